@@ -13,7 +13,7 @@ CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 WERROR := $(if $(filter true 1 yes,$(CI)),-Werror)
 WARN := -Wall -Wextra -Wpedantic $(WERROR)
-M3_CPPFLAGS := -Isrc/libm3 -D_POSIX_C_SOURCE=200809L -MMD -MP
+M3_CPPFLAGS := -Isrc/libm3 -Isrc/dicom -D_POSIX_C_SOURCE=200809L -MMD -MP
 M3_CFLAGS := -std=c11 $(WARN) -pthread
 M3_CXXFLAGS := -std=c++17 -Wall -Wextra $(WERROR) -pthread
 LDLIBS_CORE := -lpng -lz -lm -pthread
@@ -33,6 +33,11 @@ comma := ,
 # GDCM, for the DICOM shim that m3-decode and m3-phantom link.
 GDCM_CPPFLAGS := $(shell ls -d /usr/include/gdcm-* 2>/dev/null | sed 's/^/-I/' | head -n1)
 GDCM_LDLIBS := -lgdcmMSFF -lgdcmDSED -lgdcmDICT -lgdcmIOD -lgdcmCommon -lstdc++
+
+# The GDCM shim (C API over C++), linked only by the tools that read or write DICOM:
+# in a tool.mk, <tool>_DEPS := $(DICOM_LIB) and <tool>_LDLIBS := $(GDCM_LDLIBS).
+DICOM_LIB := $(B)/libm3dicom.a
+DICOM_OBJ := $(patsubst src/%.cpp,$(B)/%.o,$(wildcard src/dicom/*.cpp))
 
 TOOLS := $(patsubst src/%/main.c,%,$(wildcard src/m3-*/main.c))
 BINS := $(TOOLS:%=bin/%)
@@ -58,6 +63,9 @@ $(B)/%.cu.o: src/%.cu
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
+$(DICOM_LIB): $(DICOM_OBJ)
+	$(AR) rcs $@ $^
+
 define TOOL_RULES
 $(1)_OBJ := $$(patsubst src/%.c,$(B)/%.o,$$(wildcard src/$(1)/*.c)) \
 	$$(patsubst src/%.cpp,$(B)/%.o,$$(wildcard src/$(1)/*.cpp)) \
@@ -71,7 +79,12 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULES,$(t))))
 
 # Test programs: helper tools for tests/cli, cmocka unit tests, the same under ASan+UBSan.
-TESTTOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+TEST# The GDCM shim (C API over C++), linked only by the tools that read or write DICOM:
+# in a tool.mk, <tool>_DEPS := $(DICOM_LIB) and <tool>_LDLIBS := $(GDCM_LDLIBS).
+DICOM_LIB := $(B)/libm3dicom.a
+DICOM_OBJ := $(patsubst src/%.cpp,$(B)/%.o,$(wildcard src/dicom/*.cpp))
+
+TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/asan/%.o)

@@ -7,6 +7,7 @@
 
 #include <zlib.h>
 
+#include "m3/json.h"
 #include "m3/vol.h"
 
 #define ZBUFSZ (256 * 1024)
@@ -56,28 +57,17 @@ werr(struct m3_vol_writer *w, struct m3_err *e)
 	return m3_err_set(e, M3_EIO, "%s: %s", w->name, errno != 0 ? strerror(errno) : "write error");
 }
 
-/* Shortest text that reads back as the same double. */
-static void
-put_num(FILE *f, double d)
-{
-	char s[40];
-
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(s, sizeof(s), "%.*g", prec, d);
-		if (strtod(s, NULL) == d)
-			break;
-	}
-	fputs(s, f);
-}
-
 static void
 put_vec(FILE *f, const double d[3])
 {
+	char s[M3_DTOA_MAX];
+
 	fputc('(', f);
 	for (int i = 0; i < 3; i++) {
 		if (i > 0)
 			fputc(',', f);
-		put_num(f, d[i]);
+		m3_dtoa(s, d[i]);
+		fputs(s, f);
 	}
 	fputc(')', f);
 }

@@ -1,0 +1,74 @@
+/* JSON output helpers. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "m3/json.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static int
+utf8_len(const unsigned char *s)
+{
+	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+void
+m3_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			fputc('\\', f);
+			fputc(*p++, f);
+		} else if (*p == '\n') {
+			fputs("\\n", f);
+			p++;
+		} else if (*p == '\t') {
+			fputs("\\t", f);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else if (*p < 0x80) {
+			fputc(*p++, f);
+		} else {
+			int n = utf8_len(p);
+			if (n == 0) {
+				fputs("\\ufffd", f);
+				p++;
+			} else {
+				fwrite(p, 1, (size_t)n, f);
+				p += n;
+			}
+		}
+	}
+	fputc('"', f);
+}
+
+void
+m3_dtoa(char s[M3_DTOA_MAX], double d)
+{
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(s, M3_DTOA_MAX, "%.*g", prec, d);
+		if (strtod(s, NULL) == d)
+			break;
+	}
+}
+
+void
+m3_json_num(FILE *f, double d)
+{
+	char s[M3_DTOA_MAX];
+
+	if (!isfinite(d)) {
+		fputs("null", f);
+		return;
+	}
+	m3_dtoa(s, d);
+	fputs(s, f);
+}
