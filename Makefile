@@ -79,12 +79,7 @@ endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULES,$(t))))
 
 # Test programs: helper tools for tests/cli, cmocka unit tests, the same under ASan+UBSan.
-TEST# The GDCM shim (C API over C++), linked only by the tools that read or write DICOM:
-# in a tool.mk, <tool>_DEPS := $(DICOM_LIB) and <tool>_LDLIBS := $(GDCM_LDLIBS).
-DICOM_LIB := $(B)/libm3dicom.a
-DICOM_OBJ := $(patsubst src/%.cpp,$(B)/%.o,$(wildcard src/dicom/*.cpp))
-
-TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+TESTTOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/asan/%.o)
