@@ -76,7 +76,9 @@ m3_report(const struct m3_err *e)
 static int
 errno_code(int err)
 {
-	return err == EACCES || err == EPERM ? M3_EACCESS : err == ENOENT || err == ENOTDIR || err == EISDIR ? M3_EDATA : M3_EIO;
+	return err == EACCES || err == EPERM                      ? M3_EACCESS
+	       : err == ENOENT || err == ENOTDIR || err == EISDIR ? M3_EDATA
+								  : M3_EIO;
 }
 
 FILE *
@@ -156,8 +158,9 @@ m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 	memset(o, 0, sizeof(*o));
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (binary && isatty(STDOUT_FILENO))
-			return m3_err_set(e, M3_EUSAGE,
-					  "refusing to write binary data to a terminal (use -o or a pipe)");
+			return m3_err_set(
+				e, M3_EUSAGE,
+				"refusing to write binary data to a terminal (use -o or a pipe)");
 		o->fp = stdout;
 		return M3_OK;
 	}
@@ -176,8 +179,8 @@ m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 		free(o->tmp);
 		o->tmp = NULL;
 		m3_out_abort(o);
-		return m3_err_set(e, errno_code(err) == M3_EACCESS ? M3_EACCESS : M3_EIO, "%s: %s", path,
-				  strerror(err));
+		return m3_err_set(e, errno_code(err) == M3_EACCESS ? M3_EACCESS : M3_EIO, "%s: %s",
+				  path, strerror(err));
 	}
 	tmp_register(o->tmp);
 	if ((o->fp = fdopen(fd, "wb")) == NULL) {
@@ -247,7 +250,8 @@ m3_stdout_close(struct m3_err *e)
 	if (fclose(stdout) != 0)
 		bad = 1;
 	if (bad)
-		return m3_err_set(e, M3_EIO, "stdout: %s", errno != 0 ? strerror(errno) : "write error");
+		return m3_err_set(e, M3_EIO, "stdout: %s",
+				  errno != 0 ? strerror(errno) : "write error");
 	return M3_OK;
 }
 
@@ -294,8 +298,8 @@ m3_parse_long(const char *opt, const char *s, long min, long max, long *out, str
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min || v > max)
-		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt, s,
-				  min, max);
+		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is not an integer from %ld to %ld", opt,
+				  s, min, max);
 	*out = v;
 	return M3_OK;
 }
@@ -310,8 +314,8 @@ m3_parse_double(const char *opt, const char *s, double min, double max, double *
 	errno = 0;
 	v = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v) || v < min || v > max)
-		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is not a number from %g to %g", opt, s, min,
-				  max);
+		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is not a number from %g to %g", opt, s,
+				  min, max);
 	*out = v;
 	return M3_OK;
 }

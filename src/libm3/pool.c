@@ -144,4 +144,3 @@ m3_pool_run(struct m3_pool *p, m3_pool_fn fn, void *ctx, size_t n)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 }
-

@@ -61,7 +61,8 @@ split_name(unsigned char *h, const char *name)
 		return 0;
 	}
 	for (cut = name + n - 1; cut > name; cut--)
-		if (*cut == '/' && (size_t)(cut - name) <= 155 && n - (size_t)(cut - name) - 1 <= 100)
+		if (*cut == '/' && (size_t)(cut - name) <= 155 &&
+		    n - (size_t)(cut - name) - 1 <= 100)
 			break;
 	if (cut == name)
 		return -1;
@@ -242,8 +243,7 @@ m3_tar_is_header(const void *block)
 
 /* Reads a long-name member's data (GNU 'L' or the path= record of a pax 'x'). */
 static int
-long_name(struct m3_tar_reader *r, size_t size, int pax, char *out, size_t outn,
-	  struct m3_err *e)
+long_name(struct m3_tar_reader *r, size_t size, int pax, char *out, size_t outn, struct m3_err *e)
 {
 	char *buf, *p;
 	size_t pad = (BLK - size % BLK) % BLK;
@@ -300,13 +300,13 @@ m3_tar_next(struct m3_tar_reader *r, struct m3_tar_entry *ent, struct m3_err *e)
 				return M3_EOF; /* the end-of-archive blocks */
 		}
 		if (!m3_tar_is_header(h))
-			return m3_err_set(e, M3_EDATA, "%s: not a tar header (bad magic or checksum)",
-					  r->name);
+			return m3_err_set(e, M3_EDATA,
+					  "%s: not a tar header (bad magic or checksum)", r->name);
 		if (get_num(h + 124, 12, &size) != 0 || size > SIZE_MAX - BLK)
 			return m3_err_set(e, M3_EDATA, "%s: bad tar member size", r->name);
 		if (h[156] == 'L' || h[156] == 'x') {
-			if ((rc = long_name(r, (size_t)size, h[156] == 'x', longname, sizeof(longname),
-					    e)) != M3_OK)
+			if ((rc = long_name(r, (size_t)size, h[156] == 'x', longname,
+					    sizeof(longname), e)) != M3_OK)
 				return rc;
 			continue;
 		}
@@ -324,7 +324,7 @@ m3_tar_next(struct m3_tar_reader *r, struct m3_tar_entry *ent, struct m3_err *e)
 	else
 		snprintf(ent->name, sizeof(ent->name), "%.100s", (char *)h);
 	ent->kind = h[156] == '0' || h[156] == '\0' || h[156] == '7' ? M3_TAR_FILE
-		    : h[156] == '5'				     ? M3_TAR_DIR
+		    : h[156] == '5'                                  ? M3_TAR_DIR
 								     : M3_TAR_OTHER;
 	ent->size = ent->kind == M3_TAR_FILE ? (size_t)size : 0;
 	/* links and devices carry no data; anything else we skip by its size */

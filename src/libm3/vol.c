@@ -14,8 +14,14 @@ static const struct {
 	const char *alias[6];
 } types[] = {
 	{M3_UINT8, "uint8", 1, {"uchar", "unsigned char", "uint8_t", NULL}},
-	{M3_INT16, "int16", 2, {"short", "short int", "signed short", "signed short int", "int16_t", NULL}},
-	{M3_UINT16, "uint16", 2, {"ushort", "unsigned short", "unsigned short int", "uint16_t", NULL}},
+	{M3_INT16,
+	 "int16",
+	 2,
+	 {"short", "short int", "signed short", "signed short int", "int16_t", NULL}},
+	{M3_UINT16,
+	 "uint16",
+	 2,
+	 {"ushort", "unsigned short", "unsigned short int", "uint16_t", NULL}},
 	{M3_INT32, "int32", 4, {"int", "signed int", "int32_t", NULL}},
 	{M3_UINT32, "uint32", 4, {"uint", "unsigned int", "uint32_t", NULL}},
 	{M3_FLOAT, "float", 4, {NULL}},
@@ -144,8 +150,9 @@ m3_vol_alloc(struct m3_vol *v, struct m3_err *e)
 	if ((rc = m3_vol_nbytes(v, &n, e)) != M3_OK)
 		return rc;
 	if (n > lim)
-		return m3_err_set(e, M3_ELIMIT, "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)",
-				  n, lim);
+		return m3_err_set(e, M3_ELIMIT,
+				  "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)", n,
+				  lim);
 	free(v->data);
 	if ((v->data = malloc(n)) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory for %zu bytes", n);

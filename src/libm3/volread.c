@@ -332,7 +332,8 @@ f_kinds(struct hdr *h, const char *val, char *why, size_t wn)
 		if (strcmp(h->kinds[i], "RGB-color") != 0 && strcmp(h->kinds[i], "domain") != 0 &&
 		    strcmp(h->kinds[i], "space") != 0 && strcmp(h->kinds[i], "???") != 0 &&
 		    strcmp(h->kinds[i], "none") != 0) {
-			snprintf(why, wn, "axis %u kind \"%s\" is not in the m3 subset", i, h->kinds[i]);
+			snprintf(why, wn, "axis %u kind \"%s\" is not in the m3 subset", i,
+				 h->kinds[i]);
 			return -1;
 		}
 	}
@@ -405,7 +406,7 @@ f_ignore(struct hdr *h, const char *val, char *why, size_t wn)
 static const struct field {
 	const char *name;
 	int (*parse)(struct hdr *, const char *, char *, size_t);
-	unsigned bit;  /* for the seen mask; 0 for fields that are not tracked */
+	unsigned bit; /* for the seen mask; 0 for fields that are not tracked */
 	unsigned need; /* fields that must come before this one */
 } fields[] = {
 	{"type", f_type, F_TYPE, 0},
@@ -561,16 +562,18 @@ header_check(struct m3_vol_reader *r, struct hdr *h, struct m3_err *e)
 	for (unsigned i = 0; i < v->dim && (h->seen & F_DIRS); i++) {
 		int want_none = v->rgb && i == 0;
 		if (h->dir_none[i] != want_none)
-			return rerr(r, e, M3_EDATA, want_none ? "space directions: RGB axis must be none"
-							      : "space directions: none on a spatial axis");
+			return rerr(r, e, M3_EDATA,
+				    want_none ? "space directions: RGB axis must be none"
+					      : "space directions: none on a spatial axis");
 	}
 	if (m3_type_size(v->type) > 1 && h->endian == 0)
 		return rerr(r, e, M3_EDATA, "endian: missing");
 	if ((rc = m3_vol_nbytes(v, &nbytes, e)) != M3_OK)
 		return rerr(r, e, rc, strcpy(msg, e->msg));
 	if (nbytes > r->limit) {
-		snprintf(msg, sizeof(msg), "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)",
-			 nbytes, r->limit);
+		snprintf(msg, sizeof(msg),
+			 "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)", nbytes,
+			 r->limit);
 		return rerr(r, e, M3_ELIMIT, msg);
 	}
 	r->esize = m3_type_size(v->type);

@@ -54,7 +54,8 @@ m3_vol_writer_free(struct m3_vol_writer *w)
 static int
 werr(struct m3_vol_writer *w, struct m3_err *e)
 {
-	return m3_err_set(e, M3_EIO, "%s: %s", w->name, errno != 0 ? strerror(errno) : "write error");
+	return m3_err_set(e, M3_EIO, "%s: %s", w->name,
+			  errno != 0 ? strerror(errno) : "write error");
 }
 
 static void
@@ -83,11 +84,13 @@ check_vol(const struct m3_vol *v, struct m3_err *e)
 	if (v->dim - (unsigned)(v->rgb != 0) < 2 || v->dim - (unsigned)(v->rgb != 0) > 3)
 		return m3_err_set(e, M3_EFAIL, "cannot write volume: %u spatial axes", v->dim);
 	if (v->rgb && v->sizes[0] != 3)
-		return m3_err_set(e, M3_EFAIL, "cannot write volume: RGB axis of size %zu", v->sizes[0]);
+		return m3_err_set(e, M3_EFAIL, "cannot write volume: RGB axis of size %zu",
+				  v->sizes[0]);
 	for (unsigned i = 0; i < v->dim && v->has_space; i++)
 		for (int j = 0; j < 3; j++)
 			if (!isfinite(v->dirs[i][j]))
-				return m3_err_set(e, M3_EFAIL, "cannot write volume: direction not finite");
+				return m3_err_set(e, M3_EFAIL,
+						  "cannot write volume: direction not finite");
 	for (int j = 0; j < 3 && v->has_origin; j++)
 		if (!isfinite(v->origin[j]))
 			return m3_err_set(e, M3_EFAIL, "cannot write volume: origin not finite");
@@ -204,7 +207,8 @@ deflate_out(struct m3_vol_writer *w, const void *buf, size_t n, int flush, struc
 			errno = 0;
 			if (out > 0 && fwrite(w->zbuf, 1, out, w->fp) != out)
 				return werr(w, e);
-		} while (w->zs.avail_out == 0 || (n == 0 && flush == Z_FINISH && zr != Z_STREAM_END));
+		} while (w->zs.avail_out == 0 ||
+			 (n == 0 && flush == Z_FINISH && zr != Z_STREAM_END));
 	} while (n > 0);
 	return M3_OK;
 }

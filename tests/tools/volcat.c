@@ -49,9 +49,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{"check", no_argument, NULL, 'c'},   {"data", no_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},    {"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},   {"gzip", required_argument, NULL, 'z'},
+		{"check", no_argument, NULL, 'c'},
+		{"data", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"gzip", required_argument, NULL, 'z'},
 		{NULL, 0, NULL, 0},
 	};
 	struct m3_vol_writer *w = NULL;

@@ -11,16 +11,16 @@
  */
 enum m3_code {
 	M3_OK = 0,
-	M3_EFAIL = 1,	/* internal error, out of memory, disk full */
-	M3_EUSAGE = 2,	/* bad option or argument */
-	M3_EDATA = 3,	/* bad input data */
+	M3_EFAIL = 1, /* internal error, out of memory, disk full */
+	M3_EUSAGE = 2, /* bad option or argument */
+	M3_EDATA = 3, /* bad input data */
 	M3_EREMOTE = 4, /* remote failure that may pass */
 	M3_EACCESS = 5, /* access denied or missing credentials */
-	M3_EOF = 16,	/* clean end of a stream: no further volume (not an error) */
+	M3_EOF = 16, /* clean end of a stream: no further volume (not an error) */
 	M3_ENOINPUT = 17, /* input was empty: nothing at all to read (exit 3) */
-	M3_ENOMEM = 18,	  /* allocation failed (exit 1) */
-	M3_EIO = 19,	  /* read or write error of the system (exit 1) */
-	M3_ELIMIT = 20,	  /* input larger than M3_MAX_BYTES (exit 3) */
+	M3_ENOMEM = 18, /* allocation failed (exit 1) */
+	M3_EIO = 19, /* read or write error of the system (exit 1) */
+	M3_ELIMIT = 20, /* input larger than M3_MAX_BYTES (exit 3) */
 };
 
 #define M3_ERR_MAX 512

@@ -31,8 +31,7 @@ struct m3_tar_entry {
  */
 struct m3_tar_reader;
 
-struct m3_tar_reader *m3_tar_reader_new(FILE *fp, const char *name, const void *head,
-					size_t nhead);
+struct m3_tar_reader *m3_tar_reader_new(FILE *fp, const char *name, const void *head, size_t nhead);
 void m3_tar_reader_free(struct m3_tar_reader *r);
 int m3_tar_next(struct m3_tar_reader *r, struct m3_tar_entry *ent, struct m3_err *e);
 int m3_tar_read(struct m3_tar_reader *r, void *buf, size_t n, struct m3_err *e);

@@ -17,7 +17,7 @@ enum m3_type {
 	M3_FLOAT,
 };
 
-#define M3_VOL_MAXDIM 4	 /* 2 or 3 spatial axes, plus an RGB-color axis first */
+#define M3_VOL_MAXDIM 4 /* 2 or 3 spatial axes, plus an RGB-color axis first */
 #define M3_VOL_MAXKV 256 /* key:=value lines in one header */
 
 struct m3_kv {
