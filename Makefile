@@ -13,7 +13,8 @@ CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 WERROR := $(if $(filter true 1 yes,$(CI)),-Werror)
 WARN := -Wall -Wextra -Wpedantic $(WERROR)
-M3_CPPFLAGS := -Isrc/libm3 -Isrc/dicom -D_POSIX_C_SOURCE=200809L -MMD -MP
+VERSION := $(shell cat VERSION)
+M3_CPPFLAGS := -Isrc/libm3 -Isrc/dicom -D_POSIX_C_SOURCE=200809L -DM3_VERSION='"$(VERSION)"' -MMD -MP
 M3_CFLAGS := -std=c11 $(WARN) -pthread
 M3_CXXFLAGS := -std=c++17 -Wall -Wextra $(WERROR) -pthread
 LDLIBS_CORE := -lpng -lz -lm -pthread

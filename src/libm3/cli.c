@@ -42,6 +42,16 @@ m3_progname(void)
 	return progname;
 }
 
+#ifndef M3_VERSION
+#define M3_VERSION "unknown"
+#endif
+
+void
+m3_print_version(void)
+{
+	printf("%s (m3) %s\n", progname, M3_VERSION);
+}
+
 void
 m3_cli_quiet(int on)
 {

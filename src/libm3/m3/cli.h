@@ -9,6 +9,8 @@
 /* First call in main: program name, fds 0-2 open, SIGPIPE back to its default. */
 void m3_cli_init(const char *argv0);
 const char *m3_progname(void);
+/* --version: "prog (m3) VERSION" on stdout. */
+void m3_print_version(void);
 
 /* "prog: message"; a message ending in ':' gets ": strerror(errno)" added. */
 void m3_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
