@@ -162,7 +162,8 @@ m3_vol_alloc(struct m3_vol *v, struct m3_err *e)
 static int
 key_ok(const char *k)
 {
-	return *k != '\0' && strstr(k, ":=") == NULL && strchr(k, '\n') == NULL &&
+	/* the reader splits a line at its first colon, so a key has none */
+	return *k != '\0' && strchr(k, ':') == NULL && strchr(k, '\n') == NULL &&
 	       strchr(k, '\r') == NULL;
 }
 

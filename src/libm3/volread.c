@@ -555,8 +555,8 @@ header_check(struct m3_vol_reader *r, struct hdr *h, struct m3_err *e)
 			return rerr(r, e, M3_EDATA, "kinds: RGB-color only as axis 0");
 	if (v->rgb && v->sizes[0] != 3)
 		return rerr(r, e, M3_EDATA, "sizes: an RGB-color axis has size 3");
-	if (v->dim - (unsigned)v->rgb < 2)
-		return rerr(r, e, M3_EDATA, "dimension: fewer than 2 spatial axes");
+	if (v->dim - (unsigned)v->rgb < 2 || v->dim - (unsigned)v->rgb > 3)
+		return rerr(r, e, M3_EDATA, "dimension: not 2 or 3 spatial axes");
 	if (v->has_space && (h->seen & F_DIRS) == 0)
 		return rerr(r, e, M3_EDATA, "space directions: missing");
 	for (unsigned i = 0; i < v->dim && (h->seen & F_DIRS); i++) {

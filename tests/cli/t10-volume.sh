@@ -101,6 +101,11 @@ check 'data file field is refused: a stream never names a path to open' '
 	bad d.nrrd "*data file: not in the m3 subset"
 '
 
+check 'four spatial axes are refused' '
+	hdr "type: uint8" "dimension: 4" "sizes: 2 2 2 2" "encoding: raw" >d.nrrd &&
+	bad d.nrrd "*dimension: not 2 or 3 spatial axes"
+'
+
 check 'a field given twice' '
 	hdr "type: uint8" "type: uint8" "dimension: 2" "sizes: 2 2" "encoding: raw" >d.nrrd &&
 	bad d.nrrd "*type: given twice"
