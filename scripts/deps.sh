@@ -5,7 +5,8 @@ set -eu
 
 build="gcc g++ make pkg-config zlib1g-dev libpng-dev libgdcm-dev libcurl4-openssl-dev"
 check="libcmocka-dev clang libclang-rt-14-dev teem-apps mandoc clang-format cppcheck
-	libgdcm-tools dcmtk dcm2niix dicom3tools python3-nibabel python3-numpy bc time util-linux"
+	libgdcm-tools dcmtk dcm2niix dicom3tools python3-nibabel python3-numpy bc time util-linux
+	chromium libxml2-utils"
 
 case "${1:-all}" in
 build) want=$build ;;
@@ -21,6 +22,10 @@ for p in $want; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# node and npm may come from elsewhere than Debian (NodeSource); only add Debian's when absent
+case "${1:-all}" in
+check | all) command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 
 echo "deps.sh: installing:$missing" >&2
