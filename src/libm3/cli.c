@@ -161,6 +161,7 @@ tmp_forget(const char *name)
 int
 m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 {
+	struct stat st;
 	const char *slash;
 	size_t dlen;
 	int fd;
@@ -172,6 +173,16 @@ m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 				e, M3_EUSAGE,
 				"refusing to write binary data to a terminal (use -o or a pipe)");
 		o->fp = stdout;
+		return M3_OK;
+	}
+	/* a device or FIFO (/dev/null, a named pipe) is written in place: renaming a regular
+	 * file over it would replace the device */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return m3_err_set(e, M3_EUSAGE, "%s: is a directory", path);
+		if ((o->fp = fopen(path, "wb")) == NULL)
+			return m3_err_set(e, errno_code(errno) == M3_EACCESS ? M3_EACCESS : M3_EIO,
+					  "%s: %s", path, strerror(errno));
 		return M3_OK;
 	}
 	slash = strrchr(path, '/');
@@ -213,6 +224,15 @@ m3_out_commit(struct m3_out *o, struct m3_err *e)
 	}
 	if (o->fp == NULL)
 		return m3_err_set(e, M3_EFAIL, "output not open");
+	if (o->tmp == NULL) { /* a device or FIFO written in place */
+		errno = 0;
+		rc = fflush(o->fp) != 0 || ferror(o->fp);
+		if (fclose(o->fp) != 0)
+			rc = 1;
+		o->fp = NULL;
+		return rc ? m3_err_set(e, M3_EIO, "output: %s", errno ? strerror(errno) : "write error")
+			  : M3_OK;
+	}
 	um = umask(0);
 	umask(um);
 	errno = 0;

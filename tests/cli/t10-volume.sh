@@ -127,6 +127,13 @@ check 'good input with -o writes the file, mode from umask, nothing else' '
 	test "$(stat -c %a res.nrrd)" = 644
 '
 
+# (-o /dev/null takes the same path; it is not run here, since a regression would replace
+# the machine's /dev/null with a file, as it once did)
+check '-o into a FIFO writes through it and leaves it a FIFO' '
+	volgen -t uint8 4 4 >a.nrrd && mkfifo f && { cat f >got & } &&
+	run volcat -o f a.nrrd && wait && expect_code 0 && test -p f && cmp a.nrrd got
+'
+
 check 'missing input file: exit 3, names the file' '
 	run volcat nothere.nrrd && expect_code 3 &&
 	expect_err "volcat: nothere.nrrd: No such file or directory"
