@@ -162,8 +162,9 @@ m3_vol_alloc(struct m3_vol *v, struct m3_err *e)
 static int
 key_ok(const char *k)
 {
-	/* the reader splits a line at its first colon, so a key has none */
-	return *k != '\0' && strchr(k, ':') == NULL && strchr(k, '\n') == NULL &&
+	/* the reader splits a line at its first colon, so a key has none; a line starting
+	 * with '#' is a comment */
+	return *k != '\0' && *k != '#' && strchr(k, ':') == NULL && strchr(k, '\n') == NULL &&
 	       strchr(k, '\r') == NULL;
 }
 
@@ -175,6 +176,9 @@ m3_vol_set(struct m3_vol *v, const char *key, const char *val, struct m3_err *e)
 
 	if (!key_ok(key))
 		return m3_err_set(e, M3_EDATA, "bad key \"%s\"", key);
+	/* a CR at the end of a header line is taken for CRLF and dropped, so none is kept */
+	if (strchr(val, '\r') != NULL)
+		return m3_err_set(e, M3_EDATA, "%s: value with a carriage return", key);
 	for (size_t i = 0; i < v->nkv; i++) {
 		if (strcmp(v->kv[i].key, key) != 0)
 			continue;

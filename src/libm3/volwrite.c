@@ -236,10 +236,10 @@ m3_vol_write(struct m3_vol_writer *w, const struct m3_vol *v, struct m3_err *e)
 	size_t n;
 	int rc;
 
+	if (v->data == NULL)
+		return m3_err_set(e, M3_EFAIL, "%s: volume without data", w->name);
 	if ((rc = m3_vol_write_header(w, v, e)) != M3_OK)
 		return rc;
 	m3_vol_nbytes(v, &n, e);
-	if (v->data == NULL)
-		return m3_err_set(e, M3_EFAIL, "%s: volume without data", w->name);
 	return m3_vol_write_data(w, v->data, n, e);
 }
