@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every test program given (cmocka unit tests) and every tests/cli/t*.sh script, and
+# Runs every test program given (cmocka unit tests), every tests/cli/t*.sh script and
+# tests/web/run.sh (TAP), and
 # ends with one line: "check: N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
@@ -23,7 +24,8 @@ for t in "$@"; do
 	[ "$rc" -ne 0 ] && failed_names="$failed_names $t"
 done
 
-for t in tests/cli/t*.sh; do
+# TAP scripts: the CLI tests, then the browser test
+for t in tests/cli/t*.sh tests/web/run.sh; do
 	[ -e "$t" ] || continue
 	echo "== $t"
 	sh "$t" >"$log" 2>&1
