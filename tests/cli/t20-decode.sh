@@ -1,0 +1,253 @@
+#!/bin/sh
+# m3-decode as a user runs it: DICOM series it makes itself (tests/decode/mkdcm.py, and
+# compressed copies made with GDCM's gdcmconv), checked against dcm2niix and dcmtk.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+MK="$PY $TOP/tests/decode/mkdcm.py"
+CMP="$PY $TOP/tests/decode/compare.py"
+D="$SCRATCH/data"
+mkdir -p "$D"
+
+skip_unless m3-decode "bin/m3-decode is not built"
+
+# niix DIR OUT: dcm2niix's NIfTI of the series in DIR as OUT.nii
+niix() {
+	mkdir -p "$2.d" && dcm2niix -z n -b n -o "$2.d" -f x "$1" >/dev/null 2>&1 &&
+		mv "$2.d/x.nii" "$2.nii" && rm -rf "$2.d"
+}
+
+# same MINE DIR: MINE holds the voxels and geometry dcm2niix finds in DIR
+same() {
+	niix "$2" ref && $CMP "$1" ref.nii
+}
+
+volumes() { grep -a -o 'NRRD0004' "$1" | wc -l; }
+
+check '-h prints usage and every option on stdout, exit 0' '
+	run m3-decode -h && expect_code 0 && expect_empty err && grep -q "^usage: m3-decode" out &&
+	for o in --format --help --jobs --keep-going --keep-phi --list --output --progress \
+		--quiet --series --verbose --version --gzip; do grep -q -e "$o" out || return 1; done
+'
+
+check 'a bad option: usage on stderr, exit 2' '
+	run m3-decode --frobnicate && expect_code 2 && grep -q "^usage: m3-decode" err &&
+	expect_empty out
+'
+
+check '--version names m3-decode and GDCM' '
+	run m3-decode --version && expect_code 0 && grep -q "^m3-decode .*GDCM" out
+'
+
+check 'bad -f and -j are usage errors' '
+	run m3-decode -f png x && expect_code 2 && expect_err "m3-decode: -f: \"png\" is not nrrd or nifti" &&
+	run m3-decode -j 0x x && expect_code 2
+'
+
+skip_unless dcm2niix "dcm2niix is not installed"
+[ -n "$skip_reason" ] || $PY -c "import nibabel, numpy" 2>/dev/null ||
+	skip_reason="python3-nibabel and python3-numpy are needed"
+[ -n "$skip_reason" ] || {
+	$MK --size 32x24x10 "$D/ax"
+	$MK --size 20x16x7 --iop 0,1,0,0,0,-1 --shuffle --seed 3 --unsigned --bits-stored 12 \
+		--intercept -1024 "$D/sag"
+	$MK --size 20x16x7 --iop 0.8660254,0.5,0,-0.5,0.8660254,0 --seed 4 --slope 0.5 \
+		--intercept 3 "$D/obl"
+}
+
+check 'explicit VR LE, axial CT: voxels and geometry equal dcm2niix'"'"'s' '
+	run m3-decode "$D/ax" && expect_code 0 && expect_empty err && mv out a.nrrd &&
+	same a.nrrd "$D/ax" && grep -a -q "^m3-units:=HU$" a.nrrd
+'
+
+check 'sagittal, 12-bit unsigned, files out of order: equal to dcm2niix, int16 HU' '
+	run m3-decode "$D/sag" && expect_code 0 && mv out a.nrrd && same a.nrrd "$D/sag" &&
+	grep -a -q "^type: int16$" a.nrrd
+'
+
+check 'oblique with a fractional slope: float, equal to dcm2niix' '
+	run m3-decode "$D/obl" && expect_code 0 && mv out a.nrrd && same a.nrrd "$D/obl" &&
+	grep -a -q "^type: float$" a.nrrd
+'
+
+check 'the comparison can fail: a shifted origin is caught' '
+	m3-decode "$D/ax" | sed "s/^space origin: (-10,/space origin: (-11,/" >a.nrrd &&
+	! same a.nrrd "$D/ax" >/dev/null
+'
+
+# conv SYNTAX: a copy of the axial series in that transfer syntax (GDCM's gdcmconv)
+conv() {
+	[ -d "$D/ax-$1" ] && return 0
+	mkdir -p "$D/ax-$1" && for f in "$D"/ax/*.dcm; do
+		gdcmconv "--$1" "$f" "$D/ax-$1/${f##*/}" || return 1
+	done
+}
+
+for ts in rle jpeg j2k implicit; do
+	check "transfer syntax $ts: equal to dcm2niix on the same files" '
+		conv '$ts' && run m3-decode "$D/ax-'$ts'" && expect_code 0 && mv out a.nrrd &&
+		same a.nrrd "$D/ax-'$ts'"
+	'
+done
+
+check 'JPEG-LS: equal to dcm2niix on dcmtk'"'"'s decompressed copy (dcmdjpls)' '
+	conv jpegls && mkdir raw && for f in "$D"/ax-jpegls/*.dcm; do
+		dcmdjpls "$f" "raw/${f##*/}" || return 1; done &&
+	run m3-decode "$D/ax-jpegls" && expect_code 0 && mv out a.nrrd && same a.nrrd raw
+'
+
+check 'deflate: equal to dcm2niix on dcmtk'"'"'s inflated copy (dcmconv +te)' '
+	conv deflated && mkdir raw && for f in "$D"/ax-deflated/*.dcm; do
+		dcmconv +te "$f" "raw/${f##*/}" || return 1; done &&
+	run m3-decode "$D/ax-deflated" && expect_code 0 && mv out a.nrrd && same a.nrrd raw
+'
+
+check 'big endian (dcmtk dcmconv +tb): same voxels as little endian' '
+	mkdir be && for f in "$D"/ax/*.dcm; do dcmconv +tb "$f" "be/${f##*/}" || return 1; done &&
+	run m3-decode be && expect_code 0 && mv out a.nrrd && same a.nrrd "$D/ax"
+'
+
+check '-f nifti and .nii.gz: nibabel reads dcm2niix'"'"'s geometry and voxels' '
+	run m3-decode -f nifti -o a.nii "$D/sag" && expect_code 0 && expect_empty out &&
+	same a.nii "$D/sag" &&
+	run m3-decode -o b.nii.gz "$D/obl" && expect_code 0 && gzip -t b.nii.gz &&
+	same b.nii.gz "$D/obl"
+'
+
+check 'a tar stream on stdin gives the same bytes as the folder' '
+	m3-decode "$D/ax" >dir.nrrd && (cd "$D" && tar cf - ax) >s.tar &&
+	run m3-decode <s.tar && expect_code 0 && expect_empty err && cmp out dir.nrrd
+'
+
+check 'one DICOM file on stdin: a 2D volume' '
+	run m3-decode - <"$D/ax/IM0003.dcm" && expect_code 0 &&
+	grep -a -q "^dimension: 2$" out && grep -a -q "^sizes: 32 24$" out
+'
+
+check '-z: gzip data that volcat reads back to the same stream' '
+	m3-decode "$D/ax" >a.nrrd && run m3-decode -z "$D/ax" && expect_code 0 &&
+	grep -a -q "^encoding: gzip$" out && volcat out | cmp - a.nrrd
+'
+
+check '-j 1 and -j 4 write the same bytes' '
+	m3-decode -j 1 "$D/sag" >a.nrrd && m3-decode -j 4 "$D/sag" >b.nrrd && cmp a.nrrd b.nrrd
+'
+
+check 'MONOCHROME1 is inverted: mono1 + mono2 is the constant smin+smax+2b' '
+	$MK --size 8x6x3 --unsigned --bits-stored 12 --intercept 0 m1 --monochrome1 &&
+	$MK --size 8x6x3 --unsigned --bits-stored 12 --intercept 0 m2 &&
+	m3-decode m1 >a.nrrd && m3-decode m2 >b.nrrd &&
+	grep -a -q "^m3-photometric:=MONOCHROME2$" a.nrrd &&
+	$PY -c "
+import sys; sys.path.insert(0, \"$TOP/tests/decode\"); import compare as c
+a, _ = c.read_nrrd(\"a.nrrd\"); b, _ = c.read_nrrd(\"b.nrrd\")
+s = a + b; sys.exit(0 if (s == 4095).all() else 1)"
+'
+
+check 'two series mixed in one folder: -l lists two, the stream has two volumes' '
+	mkdir mix && cp "$D"/ax/*.dcm mix/ && $MK --size 8x8x4 --seed 9 --prefix Z mix &&
+	run m3-decode -l mix && expect_code 0 && test "$(wc -l <out)" = 2 &&
+	grep -q "\"index\":2,.*\"sizes\":\[8,8,4\]" out &&
+	run m3-decode mix && expect_code 0 && test "$(volumes out)" = 2
+'
+
+check '-s picks one series by index or by UID, real or pseudonymised' '
+	mkdir mix && cp "$D"/ax/*.dcm mix/ && $MK --size 8x8x4 --seed 9 --prefix Z --series 1.2.3.4 mix &&
+	run m3-decode -s 2 mix && expect_code 0 && test "$(volumes out)" = 1 &&
+	grep -a -q "^sizes: 8 8 4$" out && mv out a.nrrd &&
+	uid=$(grep -a "^m3-series:=" a.nrrd | cut -d= -f2) &&
+	m3-decode -s "$uid" mix | cmp - a.nrrd && m3-decode -s 1.2.3.4 mix | cmp - a.nrrd &&
+	run m3-decode -s 3 mix && expect_code 2 && expect_err "m3-decode: -s 3: no such series*"
+'
+
+check 'one series UID with two geometries is split in two volumes' '
+	$MK --size 8x8x3 --series 1.2.9 g && $MK --size 8x8x3 --series 1.2.9 --iop 0,1,0,0,0,-1 \
+		--prefix S g && run m3-decode -l g && expect_code 0 && test "$(wc -l <out)" = 2
+'
+
+check 'a missing slice: a warning, the volume still out' '
+	$MK --size 8x8x6 --skip 3 miss && run m3-decode miss && expect_code 0 &&
+	expect_err "m3-decode: series 1: missing slices: a gap of 2.5 mm after slice 3 *" &&
+	grep -a -q "^sizes: 8 8 5$" out
+'
+
+check 'gantry tilt: a warning and a sheared slice axis along the positions' '
+	$MK --size 8x8x5 --tilt 20 tilt && run m3-decode tilt && expect_code 0 &&
+	expect_err "m3-decode: series 1: gantry tilt of 20.00 degrees*" &&
+	grep -a -q "^space directions: (0.6,0,0) (0,0.7,0) (0,0.45496[0-9]*,1.25)$" out
+'
+
+check 'truncated at several offsets: exit 3, one line naming the file, no output' '
+	for off in 64 131 200 600 1000 2000; do
+		head -c $off "$D/ax/IM0002.dcm" >t.dcm && run m3-decode t.dcm && expect_code 3 &&
+		expect_err "m3-decode: t.dcm: *" && expect_empty out || return 1
+	done
+'
+
+check 'pixel data shorter than rows x columns: exit 3' '
+	cp "$D/ax/IM0001.dcm" s.dcm && dcmodify -nb -m "(0028,0010)=30" s.dcm &&
+	run m3-decode s.dcm && expect_code 3 &&
+	expect_err "m3-decode: s.dcm: pixel data is 1536 bytes, 1920 expected"
+'
+
+check 'zero rows: exit 3' '
+	cp "$D/ax/IM0001.dcm" z.dcm && dcmodify -nb -m "(0028,0010)=0" z.dcm &&
+	run m3-decode z.dcm && expect_code 3 && expect_err "m3-decode: z.dcm: rows is 0"
+'
+
+check 'a non-DICOM file: exit 3 alone, skipped with a warning in a folder' '
+	echo hello >n.txt && run m3-decode n.txt && expect_code 3 &&
+	expect_err "m3-decode: n.txt: not a DICOM file" &&
+	mkdir f && cp "$D"/ax/*.dcm f/ && cp n.txt f/ && run m3-decode f && expect_code 0 &&
+	expect_err "m3-decode: f/n.txt: not a DICOM file; skipped" && grep -a -q "^sizes: 32 24 10$" out
+'
+
+check 'an empty tar and empty stdin: exit 3' '
+	tar cf e.tar --files-from /dev/null && run m3-decode <e.tar && expect_code 3 &&
+	expect_err "m3-decode: stdin: empty tar stream*" &&
+	run m3-decode </dev/null && expect_code 3 && expect_err "m3-decode: stdin: empty input"
+'
+
+check 'a corrupt file in a folder: exit 3; -k skips it with a warning' '
+	mkdir f && cp "$D"/ax/*.dcm f/ && head -c 1000 "$D/ax/IM0004.dcm" >f/IM0004.dcm &&
+	run m3-decode f && expect_code 3 && expect_err "m3-decode: f/IM0004.dcm: pixel data is *" &&
+	expect_empty out &&
+	run m3-decode -q -k f && expect_code 0 && expect_empty err && grep -a -q "^sizes: 32 24 9$" out
+'
+
+check 'a file that makes GDCM assert: one line naming it, exit 3; -k goes on' '
+	mkdir f && cp "$D"/ax/*.dcm f/ && head -c 600 "$D/ax/IM0005.dcm" >f/IM0005.dcm &&
+	run m3-decode f/IM0005.dcm && expect_code 3 && expect_err "m3-decode: f/IM0005.dcm: *" &&
+	run m3-decode -k f && expect_code 0 && grep -q "IM0005.dcm: .*; skipped" err &&
+	grep -a -q "^sizes: 32 24 9$" out
+'
+
+check '-o with bad input leaves no file behind' '
+	mkdir f && cp "$D"/ax/*.dcm f/ && head -c 1000 "$D/ax/IM0004.dcm" >f/IM0004.dcm &&
+	run m3-decode -o res.nrrd f && expect_code 3 && expect_files f &&
+	run m3-decode -o res.nii f && expect_code 3 && expect_files f
+'
+
+check 'no patient name, ID or real UID by default; all of them with --keep-phi' '
+	run m3-decode "$D/ax" && expect_code 0 && ! grep -a -q "DOE" out && ! grep -a -q PID4242 out &&
+	uid=$(dcmdump +P SeriesInstanceUID "$D/ax/IM0001.dcm" | sed "s/.*\[\(.*\)\].*/\1/") &&
+	! grep -a -q "$uid" out && grep -a -q "^m3-series:=2\.25\.[0-9]*$" out &&
+	run m3-decode -l "$D/ax" && ! grep -q "$uid" out &&
+	run m3-decode --keep-phi "$D/ax" && grep -a -q "^m3-patient-name:=DOE^JANE$" out &&
+	grep -a -q "^m3-patient-id:=PID4242$" out && grep -a -q "^m3-series:=$uid$" out
+'
+
+check 'pseudonyms are stable, and M3_PSEUDO_KEY changes them' '
+	a=$(m3-decode -l "$D/ax") && b=$(m3-decode -l "$D/ax") && test "$a" = "$b" &&
+	c=$(M3_PSEUDO_KEY=secret m3-decode -l "$D/ax") && test "$a" != "$c"
+'
+
+check 'binary to a terminal is refused' '
+	command -v script >/dev/null || return 0
+	script -qec "m3-decode $D/ax" /dev/null >tty.txt 2>&1; rc=$?
+	test $rc -eq 2 && grep -q "refusing to write binary data to a terminal" tty.txt
+'
+skip_reason=
+
+done_testing
