@@ -395,7 +395,5 @@ main(int argc, char *argv[])
 	for (int l = 0; l < 256; l++)
 		free(r.names[l]);
 	m3_pool_free(r.pool);
-	if (rc == M3_OK && o.out == NULL)
-		rc = m3_stdout_close(&e);
 	return rc == M3_OK ? 0 : m3_report(&e);
 }

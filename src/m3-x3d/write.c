@@ -9,34 +9,55 @@
 
 #define SINK_CHUNK (1 << 20)
 #define SINK_ROOM 256 /* a put never writes more than this without asking for room again */
+#define SINK_MAXQ 16
+#define DICT (1 << 15)
 
-/* A buffered byte sink to a file, through deflate for gzip. */
+/*
+ * A buffered byte sink to a file.  For gzip it compresses like pigz: chunks of 1 MiB are
+ * deflated in parallel, each primed with the 32 KiB before it and ended by a sync flush, so
+ * that the pieces join into one deflate stream in a single gzip member.
+ */
 struct sink {
 	FILE *fp;
 	const char *name;
 	int gz, err;
-	z_stream z;
-	unsigned char *buf, *zbuf;
-	size_t len;
+	struct m3_pool *pool;
+	unsigned char *in[SINK_MAXQ], *out[SINK_MAXQ];
+	size_t inlen[SINK_MAXQ], outlen[SINK_MAXQ], outcap;
+	uLong crc[SINK_MAXQ];
+	int zerr[SINK_MAXQ], final;
+	unsigned nq, maxq; /* chunks filled (in[nq] is being filled), chunks a batch */
+	unsigned char dict[DICT];
+	size_t dictlen, len;
+	unsigned char *buf; /* in[nq] */
+	uLong total_crc;
+	unsigned long total;
 };
 
 static int
-sink_open(struct sink *s, FILE *fp, const char *name, int gz, struct m3_err *e)
+sink_open(struct sink *s, FILE *fp, const char *name, int gz, struct m3_pool *pool,
+	  struct m3_err *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->fp = fp;
 	s->name = name != NULL ? name : "stdout";
 	s->gz = gz;
-	if ((s->buf = malloc(SINK_CHUNK + SINK_ROOM)) == NULL ||
-	    (gz && (s->zbuf = malloc(SINK_CHUNK)) == NULL)) {
-		free(s->buf);
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	}
-	/* windowBits 15 + 16: a gzip wrapper; level 6 is zlib's and gzip's default */
-	if (gz && deflateInit2(&s->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(s->buf);
-		free(s->zbuf);
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	s->pool = pool;
+	s->maxq = gz ? 2 * m3_pool_size(pool) : 1;
+	if (s->maxq > SINK_MAXQ)
+		s->maxq = SINK_MAXQ;
+	s->outcap = deflateBound(NULL, SINK_CHUNK + SINK_ROOM) + 64;
+	for (unsigned i = 0; i < s->maxq; i++)
+		if ((s->in[i] = malloc(SINK_CHUNK + SINK_ROOM)) == NULL ||
+		    (gz && (s->out[i] = malloc(s->outcap)) == NULL))
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+	s->buf = s->in[0];
+	s->total_crc = crc32(0, NULL, 0);
+	if (gz) {
+		static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+
+		if (fwrite(head, 1, sizeof(head), fp) != sizeof(head))
+			s->err = errno ? errno : EIO;
 	}
 	return M3_OK;
 }
@@ -48,37 +69,72 @@ sink_out(struct sink *s, const void *p, size_t n)
 		s->err = errno ? errno : EIO;
 }
 
+/* Deflates chunk i on a worker: raw deflate primed with the 32 KiB before it. */
 static void
-sink_deflate(struct sink *s, int flush)
+deflate_chunk(void *ctx, size_t i, unsigned worker)
 {
-	int zr;
+	struct sink *s = ctx;
+	z_stream z;
+	int last = s->final && i + 1 == s->nq;
 
-	s->z.next_in = s->buf;
-	s->z.avail_in = (uInt)s->len;
-	do {
-		s->z.next_out = s->zbuf;
-		s->z.avail_out = SINK_CHUNK;
-		zr = deflate(&s->z, flush);
-		sink_out(s, s->zbuf, SINK_CHUNK - s->z.avail_out);
-	} while (s->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+	(void)worker;
+	memset(&z, 0, sizeof(z));
+	s->crc[i] = crc32(crc32(0, NULL, 0), s->in[i], (uInt)s->inlen[i]);
+	/* level 6 is zlib's and gzip's default; windowBits -15 is raw deflate */
+	if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		s->zerr[i] = 1;
+		return;
+	}
+	if (i > 0)
+		deflateSetDictionary(&z, s->in[i - 1] + s->inlen[i - 1] - DICT, DICT);
+	else if (s->dictlen > 0)
+		deflateSetDictionary(&z, s->dict, (uInt)s->dictlen);
+	z.next_in = s->in[i];
+	z.avail_in = (uInt)s->inlen[i];
+	z.next_out = s->out[i];
+	z.avail_out = (uInt)s->outcap;
+	s->zerr[i] = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH) != (last ? Z_STREAM_END : Z_OK);
+	s->outlen[i] = s->outcap - z.avail_out;
+	deflateEnd(&z);
 }
 
+/* Writes the chunks filled so far (compressed in parallel for gzip). */
 static void
-sink_flush(struct sink *s)
+sink_batch(struct sink *s)
 {
-	if (s->gz)
-		sink_deflate(s, Z_NO_FLUSH);
-	else
-		sink_out(s, s->buf, s->len);
-	s->len = 0;
+	if (!s->gz) {
+		for (unsigned i = 0; i < s->nq; i++)
+			sink_out(s, s->in[i], s->inlen[i]);
+	} else {
+		m3_pool_run(s->pool, deflate_chunk, s, s->nq);
+		for (unsigned i = 0; i < s->nq; i++) {
+			if (s->zerr[i] && !s->err)
+				s->err = ENOMEM;
+			sink_out(s, s->out[i], s->outlen[i]);
+			s->total_crc = crc32_combine(s->total_crc, s->crc[i], (z_off_t)s->inlen[i]);
+			s->total += s->inlen[i];
+		}
+		/* every chunk but the last is at least SINK_CHUNK > DICT long */
+		if (s->nq > 0 && s->inlen[s->nq - 1] >= DICT) {
+			memcpy(s->dict, s->in[s->nq - 1] + s->inlen[s->nq - 1] - DICT, DICT);
+			s->dictlen = DICT;
+		}
+	}
+	s->nq = 0;
+	s->buf = s->in[0];
 }
 
 /* Room for SINK_ROOM more bytes at s->buf + s->len. */
 static unsigned char *
 sink_room(struct sink *s)
 {
-	if (s->len >= SINK_CHUNK)
-		sink_flush(s);
+	if (s->len >= SINK_CHUNK) {
+		s->inlen[s->nq++] = s->len;
+		s->len = 0;
+		if (s->nq == s->maxq)
+			sink_batch(s);
+		s->buf = s->in[s->nq];
+	}
 	return s->buf + s->len;
 }
 
@@ -101,19 +157,33 @@ sink_str(struct sink *s, const char *str)
 	sink_put(s, str, strlen(str));
 }
 
+static void
+sink_free(struct sink *s)
+{
+	for (unsigned i = 0; i < SINK_MAXQ; i++) {
+		free(s->in[i]);
+		free(s->out[i]);
+	}
+}
+
 static int
 sink_close(struct sink *s, struct m3_err *e)
 {
+	s->inlen[s->nq++] = s->len;
+	s->final = 1;
+	sink_batch(s);
 	if (s->gz) {
-		sink_deflate(s, Z_FINISH);
-		deflateEnd(&s->z);
-	} else {
-		sink_out(s, s->buf, s->len);
+		unsigned char tail[8];
+
+		for (int i = 0; i < 4; i++) {
+			tail[i] = (unsigned char)(s->total_crc >> 8 * i);
+			tail[4 + i] = (unsigned char)(s->total >> 8 * i);
+		}
+		sink_out(s, tail, 8);
 	}
 	if (!s->err && fflush(s->fp) != 0)
 		s->err = errno ? errno : EIO;
-	free(s->buf);
-	free(s->zbuf);
+	sink_free(s);
 	if (s->err)
 		return m3_err_set(e, M3_EIO, "%s: %s", s->name, strerror(s->err));
 	return M3_OK;
@@ -369,7 +439,6 @@ x3d_write(FILE *fp, const char *name, enum x3d_format f, const struct x3d_part *
 	struct sink s;
 	size_t nv = 0, nt = 0;
 
-	(void)pool;
 	for (size_t i = 0; i < np; i++) {
 		nv += parts[i].mesh.nv;
 		nt += parts[i].mesh.nt;
@@ -377,8 +446,10 @@ x3d_write(FILE *fp, const char *name, enum x3d_format f, const struct x3d_part *
 	if ((f == X3D_FSTL && nt > UINT32_MAX) || (f == X3D_FPLY && nv > INT32_MAX))
 		return m3_err_set(e, M3_EDATA, "%s: too many triangles for %s",
 				  name != NULL ? name : "stdout", f == X3D_FSTL ? "STL" : "PLY");
-	if (sink_open(&s, fp, name, f == X3D_FX3DZ, e) != M3_OK)
+	if (sink_open(&s, fp, name, f == X3D_FX3DZ, pool, e) != M3_OK) {
+		sink_free(&s);
 		return e->code;
+	}
 	if (f == X3D_FSTL)
 		put_stl(&s, parts, np, nt);
 	else if (f == X3D_FPLY)
