@@ -24,6 +24,13 @@ check '-h: usage on stdout, every option, exit 0' '
 	done
 '
 
+check 'the man page and -h name the same long options' '
+	m3-x3d -h | grep -o -- "--[a-z-]*" | sort -u >h.txt &&
+	grep -o "^\.It Fl [a-z] Ar [a-z-]* , Fl -[a-z-]*\|^\.It Fl [a-z] , Fl -[a-z-]*\|^\.It Fl -[a-z-]*" \
+		"$TOP/man/m3-x3d.1" | grep -o -- "-[a-z-]*\$" | sed "s/^/-/" | sort -u >m.txt &&
+	diff h.txt m.txt >&2 && test -s h.txt
+'
+
 check '--version: one line on stdout' '
 	run m3-x3d --version && expect_code 0 && grep -q "^m3-x3d (m3) " out && expect_empty err
 '
