@@ -1,0 +1,351 @@
+/* The fetch engine: pieces of objects fetched in parallel, written out strictly in order, with
+ * a bounded window of buffers, so a 1 GiB object streams to a pipe in a few tens of MiB. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "fetch.h"
+#include "m3/pool.h"
+#include "m3/sha256.h"
+#include "m3/tar.h"
+
+#define MAX_WINDOW_BYTES (48u << 20)
+
+struct piece {
+	size_t obj;
+	uint64_t off;
+	size_t len;
+};
+
+struct slot {
+	char *buf;
+	size_t cap;
+	size_t piece; /* which piece it holds */
+	int ready;
+};
+
+struct engine {
+	struct src *s;
+	const struct opts *o;
+	struct m3_conn **conns;
+	struct piece *pieces;
+	size_t npieces, window;
+	struct slot *slots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t written; /* pieces written out */
+	int failed;
+	struct m3_err err;
+	/* the writer's state (under mu) */
+	FILE *out;
+	struct m3_out file; /* -o for a prefix: the current file */
+	struct m3_hash md5, sha;
+	int check_md5;
+	uint64_t bytes;
+	struct m3_progress prog;
+};
+
+int
+safe_name(const char *name)
+{
+	const char *p = name;
+
+	if (*name == '\0' || *name == '/')
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+		if ((n == 2 && strncmp(p, "..", 2) == 0) || (n == 1 && *p == '.') || n == 0)
+			return 0;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 1;
+}
+
+int
+mkdirs(const char *dir, struct m3_err *e)
+{
+	char *d = strdup(dir);
+
+	if (d == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	for (char *p = d + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+				m3_err_set(e, errno == EACCES ? M3_EACCESS : M3_EIO, "%s: %s", d,
+					   strerror(errno));
+				free(d);
+				return e->code;
+			}
+			if ((*p = c) == '\0')
+				break;
+		}
+	}
+	free(d);
+	return M3_OK;
+}
+
+static int
+simple_etag(const char *etag)
+{
+	if (strlen(etag) != 32)
+		return 0;
+	for (const char *p = etag; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+obj_begin(struct engine *g, const struct obj *ob, struct m3_err *e)
+{
+	int rc;
+
+	g->check_md5 = simple_etag(ob->etag) && g->s->kind != SRC_FILE;
+	if (g->check_md5 && m3_hash_init(&g->md5, M3_HASH_MD5) != 0)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if (g->o->sha256 != NULL && m3_hash_init(&g->sha, M3_HASH_SHA256) != 0)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if (!g->s->prefix)
+		return M3_OK;
+	if (g->o->out == NULL)
+		return m3_tar_header(g->out, ob->name, ob->size, iso_to_time(ob->mtime), e);
+	{
+		size_t n = strlen(g->o->out) + strlen(ob->name) + 2;
+		char *path = malloc(n), *slash;
+		if (path == NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+		snprintf(path, n, "%s/%s", g->o->out, ob->name);
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		rc = mkdirs(path, e);
+		*slash = '/';
+		if (rc == M3_OK)
+			rc = m3_out_open(&g->file, path, 1, e);
+		free(path);
+		if (rc == M3_OK)
+			g->out = g->file.fp;
+		return rc;
+	}
+}
+
+static int
+obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
+{
+	unsigned char d[M3_SHA256_LEN];
+	char hex[2 * M3_SHA256_LEN + 1];
+	int rc = M3_OK;
+
+	if (g->check_md5) {
+		m3_hash_final(&g->md5, d);
+		m3_hex(d, M3_MD5_LEN, hex);
+		if (strcmp(hex, ob->etag) != 0)
+			return m3_err_set(e, M3_EREMOTE, "%s: MD5 %s does not match the ETag %s",
+					  ob->key, hex, ob->etag);
+	}
+	if (g->o->sha256 != NULL) {
+		m3_hash_final(&g->sha, d);
+		m3_hex(d, M3_SHA256_LEN, hex);
+		if (strcasecmp(hex, g->o->sha256) != 0)
+			return m3_err_set(e, M3_EDATA, "%s: SHA-256 %s is not the one expected",
+					  ob->key, hex);
+	}
+	if (!g->s->prefix)
+		return M3_OK;
+	if (g->o->out == NULL)
+		return m3_tar_pad(g->out, ob->size, e);
+	rc = m3_out_commit(&g->file, e);
+	g->out = NULL;
+	return rc;
+}
+
+/* Writes piece i (under mu). */
+static int
+emit(struct engine *g, size_t i, const char *data, struct m3_err *e)
+{
+	const struct piece *pc = &g->pieces[i];
+	const struct obj *ob = &g->s->objs[pc->obj];
+	int rc;
+
+	if (pc->off == 0 && (rc = obj_begin(g, ob, e)) != M3_OK)
+		return rc;
+	if (g->check_md5)
+		m3_hash_update(&g->md5, data, pc->len);
+	if (g->o->sha256 != NULL)
+		m3_hash_update(&g->sha, data, pc->len);
+	errno = 0;
+	if (pc->len > 0 && fwrite(data, 1, pc->len, g->out) != pc->len)
+		return m3_err_set(e, M3_EIO, "%s: %s", g->o->out ? g->o->out : "stdout",
+				  errno ? strerror(errno) : "write error");
+	g->bytes += pc->len;
+	if (pc->off + pc->len == ob->size)
+		return obj_end(g, ob, e);
+	return M3_OK;
+}
+
+static void
+fail(struct engine *g, const struct m3_err *e)
+{
+	if (!g->failed) {
+		g->failed = 1;
+		g->err = *e;
+	}
+	pthread_cond_broadcast(&g->cv);
+}
+
+static void
+work(void *ctx, size_t i, unsigned worker)
+{
+	struct engine *g = ctx;
+	struct slot *sl = &g->slots[i % g->window];
+	const struct piece *pc = &g->pieces[i];
+	struct m3_err e;
+	int rc;
+
+	m3_err_init(&e);
+	pthread_mutex_lock(&g->mu);
+	while (!g->failed && i >= g->written + g->window)
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (g->failed) {
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	pthread_mutex_unlock(&g->mu);
+	rc = src_range(g->s, g->conns[worker], &g->s->objs[pc->obj], pc->off, pc->len, &sl->buf,
+		       &sl->cap, &e);
+	pthread_mutex_lock(&g->mu);
+	if (rc != M3_OK) {
+		fail(g, &e);
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	sl->piece = i;
+	sl->ready = 1;
+	/* whoever completes the next piece in order writes every piece that is ready */
+	while (!g->failed && g->written < g->npieces) {
+		struct slot *w = &g->slots[g->written % g->window];
+		if (!w->ready || w->piece != g->written)
+			break;
+		if ((rc = emit(g, g->written, w->buf, &e)) != M3_OK) {
+			fail(g, &e);
+			break;
+		}
+		w->ready = 0;
+		g->written++;
+		m3_progress(&g->prog, "%llu MiB", (unsigned long long)(g->bytes >> 20));
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+static int
+make_pieces(struct engine *g, struct m3_err *e)
+{
+	size_t n = 0, k = 0, part = g->o->part;
+
+	for (size_t i = 0; i < g->s->nobj; i++)
+		n += g->s->objs[i].size == 0 ? 1 : (size_t)((g->s->objs[i].size + part - 1) / part);
+	if ((g->pieces = calloc(n ? n : 1, sizeof(*g->pieces))) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	for (size_t i = 0; i < g->s->nobj; i++) {
+		uint64_t off = 0, size = g->s->objs[i].size;
+		do {
+			size_t len = size - off < part ? (size_t)(size - off) : part;
+			g->pieces[k++] = (struct piece){i, off, len};
+			off += len;
+		} while (off < size);
+	}
+	g->npieces = k;
+	return M3_OK;
+}
+
+static int
+open_out(struct engine *g, struct m3_out *out, struct m3_err *e)
+{
+	if (g->s->prefix && g->o->out != NULL)
+		return mkdirs(g->o->out, e);
+	if (m3_out_open(out, g->o->out, 1, e) != M3_OK)
+		return e->code;
+	g->out = out->fp;
+	return M3_OK;
+}
+
+int
+fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
+{
+	struct engine g;
+	struct m3_pool *pool = NULL;
+	struct m3_out out = {0};
+	unsigned nconn = o->jobs;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.s = s;
+	g.o = o;
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	m3_err_init(&g.err);
+	m3_progress_init(&g.prog, o->progress, 0);
+	if ((rc = make_pieces(&g, e)) != M3_OK)
+		goto done;
+	if (nconn > g.npieces)
+		nconn = (unsigned)g.npieces;
+	if (nconn == 0)
+		nconn = 1;
+	g.window = nconn + 4;
+	if (g.window * o->part > MAX_WINDOW_BYTES)
+		g.window = MAX_WINDOW_BYTES / o->part > nconn ? MAX_WINDOW_BYTES / o->part : nconn;
+	g.slots = calloc(g.window, sizeof(*g.slots));
+	g.conns = calloc(nconn, sizeof(*g.conns));
+	if (g.slots == NULL || g.conns == NULL) {
+		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (unsigned i = 0; i < nconn; i++)
+		if ((g.conns[i] = m3_conn_new(&s->net)) == NULL) {
+			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+			goto done;
+		}
+	if ((pool = m3_pool_new(nconn, e)) == NULL) {
+		rc = e->code;
+		goto done;
+	}
+	if ((rc = open_out(&g, &out, e)) != M3_OK)
+		goto done;
+	m3_pool_run(pool, work, &g, g.npieces);
+	m3_progress_done(&g.prog);
+	if (g.failed) {
+		*e = g.err;
+		rc = e->code;
+	} else if (s->prefix && o->out == NULL) {
+		rc = m3_tar_end(g.out, e);
+	}
+	if (g.file.fp != NULL)
+		m3_out_abort(&g.file);
+	if (out.fp != NULL) {
+		if (rc == M3_OK)
+			rc = m3_out_commit(&out, e);
+		else
+			m3_out_abort(&out);
+	}
+done:
+	m3_pool_free(pool);
+	m3_hash_release(&g.md5);
+	m3_hash_release(&g.sha);
+	for (unsigned i = 0; g.conns != NULL && i < nconn; i++)
+		m3_conn_free(g.conns[i]);
+	for (size_t i = 0; g.slots != NULL && i < g.window; i++)
+		free(g.slots[i].buf);
+	free(g.slots);
+	free(g.conns);
+	free(g.pieces);
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.cv);
+	return rc;
+}
