@@ -1,0 +1,369 @@
+/* m3-mammo candidates: threshold over the local noise, 8-connected components (union-find),
+ * features per candidate, the classifier's cut, and clusters. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mammo.h"
+
+#define MM_MAX_CAND 20000 /* candidates kept per image, the strongest first */
+
+struct uf {
+	int *p;
+	size_t n, cap;
+};
+
+static int
+uf_new(struct uf *u)
+{
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 4096;
+		int *p = realloc(u->p, cap * sizeof(int));
+		if (p == NULL)
+			return -1;
+		u->p = p;
+		u->cap = cap;
+	}
+	u->p[u->n] = (int)u->n;
+	return (int)u->n++;
+}
+
+static int
+uf_find(struct uf *u, int a)
+{
+	while (u->p[a] != a) {
+		u->p[a] = u->p[u->p[a]];
+		a = u->p[a];
+	}
+	return a;
+}
+
+static void
+uf_union(struct uf *u, int a, int b)
+{
+	a = uf_find(u, a);
+	b = uf_find(u, b);
+	if (a < b)
+		u->p[b] = a;
+	else if (b < a)
+		u->p[a] = b;
+}
+
+/* First pass: provisional labels from the west and the three north neighbours. */
+static int
+label_pass(struct uf *u, struct mm_work *wk, const struct mm_image *im, float k, int bitmap)
+{
+	size_t w = im->w, h = im->h;
+	int *lab = wk->lab;
+
+	if (uf_new(u) < 0) /* label 0: background */
+		return -1;
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++) {
+			size_t i = y * w + x;
+			int l = 0;
+			if (bitmap ? wk->lab[i] == 0
+				   : !mm_is_candidate(wk->enh[i], wk->noise[i], k, wk->cmask[i])) {
+				lab[i] = 0;
+				continue;
+			}
+			int nb[4] = {x > 0 ? lab[i - 1] : 0, y > 0 && x > 0 ? lab[i - w - 1] : 0,
+				     y > 0 ? lab[i - w] : 0, y > 0 && x + 1 < w ? lab[i - w + 1] : 0};
+			for (int j = 0; j < 4; j++)
+				if (nb[j] > 0) {
+					if (l == 0)
+						l = nb[j];
+					else
+						uf_union(u, l, nb[j]);
+				}
+			if (l == 0 && (l = uf_new(u)) < 0)
+				return -1;
+			lab[i] = l;
+		}
+	return 0;
+}
+
+static int
+cmp_peak(const void *a, const void *b)
+{
+	const struct mm_cand *x = a, *y = b;
+	return (x->score < y->score) - (x->score > y->score);
+}
+
+static int
+detect(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
+       const struct mm_params *p, int bitmap, struct m3_err *e)
+{
+	size_t w = im->w, n = im->w * im->h, ncomp;
+	struct uf u = {NULL, 0, 0};
+	struct mm_cand *c;
+	int *map;
+	double maxarea = 3.14159265 * p->max_diam_mm * p->max_diam_mm / 4 / (im->sx * im->sy);
+
+	if (label_pass(&u, wk, im, (float)p->k_sigma, bitmap) != 0) {
+		free(u.p);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	map = calloc(u.n, sizeof(int));
+	ncomp = 0;
+	for (size_t l = 1; l < u.n && map != NULL; l++)
+		if (uf_find(&u, (int)l) == (int)l)
+			map[l] = (int)++ncomp;
+	c = calloc(ncomp + 1, sizeof(*c));
+	if (map == NULL || c == NULL) {
+		free(u.p);
+		free(map);
+		free(c);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	for (size_t l = 1; l < u.n; l++)
+		map[l] = map[uf_find(&u, (int)l)];
+	for (size_t i = 1; i <= ncomp; i++) {
+		c[i].x0 = c[i].y0 = 1 << 30;
+		c[i].x1 = c[i].y1 = -1;
+		c[i].label = (int)i;
+	}
+	/* second pass: final labels, boxes, areas (in f[MM_F_AREA] for now), peak SNR */
+	for (size_t i = 0; i < n; i++) {
+		if (wk->lab[i] == 0)
+			continue;
+		struct mm_cand *q = &c[map[wk->lab[i]]];
+		int x = (int)(i % w), y = (int)(i / w);
+		float snr = wk->enh[i] / wk->noise[i];
+		wk->lab[i] = q->label;
+		q->x0 = x < q->x0 ? x : q->x0;
+		q->x1 = x > q->x1 ? x : q->x1;
+		q->y0 = y < q->y0 ? y : q->y0;
+		q->y1 = y > q->y1 ? y : q->y1;
+		q->f[MM_F_AREA] += 1;
+		q->score = snr > q->score ? snr : q->score;
+	}
+	free(u.p);
+	free(map);
+	/* drop what is too large to be a calcification; keep the strongest MM_MAX_CAND */
+	size_t k = 0;
+	for (size_t i = 1; i <= ncomp; i++)
+		if (c[i].f[MM_F_AREA] <= maxarea)
+			c[k++] = c[i];
+	if (k > MM_MAX_CAND) {
+		qsort(c, k, sizeof(*c), cmp_peak);
+		k = MM_MAX_CAND;
+	}
+	/* relabel: kept candidates get 1..k, dropped ones -1 (not background for the rings) */
+	int *keep = calloc(ncomp + 1, sizeof(int));
+	if (keep == NULL) {
+		free(c);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < k; i++) {
+		keep[c[i].label] = (int)i + 1;
+		c[i].label = (int)i + 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (wk->lab[i] != 0)
+			wk->lab[i] = keep[wk->lab[i]] ? keep[wk->lab[i]] : -1;
+	free(keep);
+	r->cand = c;
+	r->ncand = k;
+	return M3_OK;
+}
+
+int
+mm_detect(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
+	  const struct mm_params *p, struct m3_err *e)
+{
+	return detect(r, wk, im, p, 0, e);
+}
+
+int
+mm_detect_bitmap(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
+		 const struct mm_params *p, struct m3_err *e)
+{
+	return detect(r, wk, im, p, 1, e);
+}
+
+struct feat_ctx {
+	struct mm_result *r;
+	const struct mm_work *wk;
+	const struct mm_image *im;
+	const struct mm_mask *mk;
+	size_t nblock;
+};
+
+/* Half-width of the feature window: 1 mm, 4 to MM_WIN_MAX pixels. */
+int
+mm_feature_window(const struct mm_image *im)
+{
+	int hw = (int)ceil(2.0 / (im->sx + im->sy));
+	return hw < 4 ? 4 : hw > MM_WIN_MAX ? MM_WIN_MAX : hw;
+}
+
+static void
+features_one(struct mm_cand *c, const struct mm_work *wk, const struct mm_image *im,
+	     const struct mm_mask *mk)
+{
+	struct mm_sums s;
+	int peak;
+
+	mm_cand_sums(im->px, wk->enh, wk->noise, wk->lab, (int)im->w, (int)im->h, c->label, c->x0,
+		     c->y0, c->x1, c->y1, mm_feature_window(im), &s, &peak);
+	mm_features_finish(c, &s, peak, wk, im, mk);
+}
+
+void
+mm_features_finish(struct mm_cand *c, struct mm_sums *s, int peak, const struct mm_work *wk,
+		   const struct mm_image *im, const struct mm_mask *mk)
+{
+	c->px = peak % (int)im->w;
+	c->py = peak / (int)im->w;
+	c->cx = c->x0 + s->sx / s->n;
+	c->cy = c->y0 + s->sy / s->n;
+	s->skin_mm = mm_skin_at(mk, (size_t)c->px, (size_t)c->py);
+	s->tissue_median = mk->tissue_median;
+	s->noise_median = wk->noise_median;
+	s->px_area = im->sx * im->sy;
+	s->px_size = (im->sx + im->sy) / 2;
+	mm_features_from_sums(s, c->f);
+}
+
+static void
+features_block(void *vctx, size_t item, unsigned worker)
+{
+	struct feat_ctx *x = vctx;
+	size_t a = item * x->r->ncand / x->nblock, b = (item + 1) * x->r->ncand / x->nblock;
+	(void)worker;
+
+	for (size_t i = a; i < b; i++)
+		features_one(&x->r->cand[i], x->wk, x->im, x->mk);
+}
+
+void
+mm_features_cpu(struct mm_result *r, const struct mm_work *wk, const struct mm_image *im,
+		const struct mm_mask *mk, struct m3_pool *pool)
+{
+	struct feat_ctx x = {r, wk, im, mk, r->ncand < 64 ? r->ncand : 64};
+
+	if (r->ncand > 0)
+		m3_pool_run(pool, features_block, &x, x.nblock);
+}
+
+static int
+cmp_score(const void *a, const void *b)
+{
+	const struct mm_cand *x = a, *y = b;
+	int rx = x->id > 0, ry = y->id > 0;
+	if (rx != ry)
+		return ry - rx;
+	if (x->score != y->score)
+		return (x->score < y->score) - (x->score > y->score);
+	return (x->py > y->py) - (x->py < y->py) ? (x->py > y->py) - (x->py < y->py)
+						  : (x->px > y->px) - (x->px < y->px);
+}
+
+void
+mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_params *p)
+{
+	for (size_t i = 0; i < r->ncand; i++) {
+		struct mm_cand *c = &r->cand[i];
+		c->score = mm_model_score(m, c->f);
+		c->id = c->score >= p->threshold && c->f[MM_F_DIAM] >= p->min_diam_mm;
+		c->cluster = 0;
+	}
+	qsort(r->cand, r->ncand, sizeof(*r->cand), cmp_score);
+	r->ncalc = 0;
+	for (size_t i = 0; i < r->ncand && r->cand[i].id > 0; i++)
+		r->cand[i].id = (int)++r->ncalc;
+}
+
+/*
+ * Clusters: density-based (DBSCAN).  A calcification with at least count - 1 others within
+ * the radius of a circle of the given area is a core; cores within that radius join, and the
+ * others within it of a core are members.  So "3 within 1 cm^2" is count 3, area 100.
+ */
+int
+mm_cluster(struct mm_result *r, const struct mm_image *im, const struct mm_params *p,
+	   struct m3_err *e)
+{
+	size_t n = r->ncalc, *stack;
+	double eps = sqrt(p->cluster_area_mm2 / 3.14159265358979);
+	int *core, nc = 0;
+
+	r->nclusters = 0;
+	r->clusters = NULL;
+	if (n == 0)
+		return M3_OK;
+	core = calloc(n, sizeof(int));
+	stack = malloc(n * sizeof(size_t));
+	if (core == NULL || stack == NULL) {
+		free(core);
+		free(stack);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+#define DIST(a, b)                                                                             \
+	hypot((r->cand[a].cx - r->cand[b].cx) * im->sx, (r->cand[a].cy - r->cand[b].cy) * im->sy)
+	for (size_t i = 0; i < n; i++) {
+		int cnt = 1;
+		for (size_t j = 0; j < n; j++)
+			cnt += j != i && DIST(i, j) <= eps;
+		core[i] = cnt >= p->cluster_count;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!core[i] || r->cand[i].cluster)
+			continue;
+		size_t sp = 0;
+		r->cand[i].cluster = ++nc;
+		stack[sp++] = i;
+		while (sp > 0) {
+			size_t a = stack[--sp];
+			for (size_t j = 0; j < n; j++)
+				if (!r->cand[j].cluster && DIST(a, j) <= eps) {
+					r->cand[j].cluster = nc;
+					if (core[j])
+						stack[sp++] = j;
+				}
+		}
+	}
+#undef DIST
+	free(core);
+	free(stack);
+	if (nc == 0)
+		return M3_OK;
+	if ((r->clusters = calloc((size_t)nc, sizeof(*r->clusters))) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	r->nclusters = (size_t)nc;
+	for (int k = 0; k < nc; k++) {
+		struct mm_cluster *q = &r->clusters[k];
+		double top[3] = {0, 0, 0};
+		q->id = k + 1;
+		q->x0 = q->y0 = 1e30;
+		q->x1 = q->y1 = -1e30;
+		for (size_t i = 0; i < n; i++) {
+			const struct mm_cand *c = &r->cand[i];
+			if (c->cluster != q->id)
+				continue;
+			q->n++;
+			q->cx += c->cx;
+			q->cy += c->cy;
+			q->x0 = fmin(q->x0, c->cx);
+			q->x1 = fmax(q->x1, c->cx);
+			q->y0 = fmin(q->y0, c->cy);
+			q->y1 = fmax(q->y1, c->cy);
+			if (q->n <= 3) /* members come in falling score order */
+				top[q->n - 1] = c->score;
+		}
+		q->cx /= q->n;
+		q->cy /= q->n;
+		q->score = (top[0] + top[1] + top[2]) / (q->n < 3 ? q->n : 3);
+	}
+	return M3_OK;
+}
+
+void
+mm_result_release(struct mm_result *r)
+{
+	free(r->cand);
+	free(r->clusters);
+	r->cand = NULL;
+	r->clusters = NULL;
+	r->ncand = r->ncalc = r->nclusters = 0;
+}

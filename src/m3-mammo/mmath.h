@@ -1,0 +1,255 @@
+/* m3-mammo per-element math, shared by the CPU path (C) and the CUDA kernels (nvcc). */
+#ifndef MMATH_H
+#define MMATH_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef M3_HD
+#ifdef __CUDACC__
+#define M3_HD __host__ __device__
+#else
+#define M3_HD
+#endif
+#endif
+
+/* Products and sums that round the same on both sides (nvcc would fuse them into FMAs). */
+#ifdef __CUDA_ARCH__
+#define MM_MUL(a, b) __fmul_rn((a), (b))
+#define MM_ADD(a, b) __fadd_rn((a), (b))
+#else
+#define MM_MUL(a, b) ((a) * (b))
+#define MM_ADD(a, b) ((a) + (b))
+#endif
+
+/* The feature vector of one candidate; the order is the model file's order. */
+enum mm_feature {
+	MM_F_AREA, /* area, mm^2 */
+	MM_F_DIAM, /* equivalent diameter, mm */
+	MM_F_PEAK_SNR, /* peak of the enhanced image over the local noise */
+	MM_F_MEAN_SNR, /* mean enhanced value in the spot over the local noise */
+	MM_F_CONTRAST, /* (mean spot - mean ring) / mean ring, raw intensities */
+	MM_F_CONTRAST_Z, /* (mean spot - mean ring) / std ring */
+	MM_F_ELONG, /* sqrt of the ratio of the second-moment eigenvalues, >= 1 */
+	MM_F_FILL, /* area / bounding-box area */
+	MM_F_SHARP, /* peak minus its 8 neighbours' mean, over the local noise */
+	MM_F_RING_STD, /* ring standard deviation over the local noise */
+	MM_F_GLCM_CON, /* GLCM contrast of the window, 8 grey levels, offsets (1,0) and (0,1) */
+	MM_F_GLCM_HOM, /* GLCM homogeneity */
+	MM_F_GLCM_ENE, /* GLCM energy (angular second moment) */
+	MM_F_SKIN_MM, /* distance to the skin line, mm */
+	MM_F_BG_REL, /* mean ring intensity over the breast's median intensity */
+	MM_F_NOISE_REL, /* local noise over the breast's median noise */
+	MM_NFEAT
+};
+
+#define MM_GLCM_LEVELS 8
+#define MM_WIN_MAX 24 /* half-width of the feature window, pixels */
+
+/* 2D Gaussian-like smoothing with sigma ~0.7 px: the [1 2 1]/4 kernel. */
+static inline M3_HD float
+mm_k121(float a, float b, float c)
+{
+	return MM_ADD(MM_ADD(MM_MUL(0.25f, a), MM_MUL(0.5f, b)), MM_MUL(0.25f, c));
+}
+
+/* The candidate test: enhanced value over k times the local noise, inside the search mask. */
+static inline M3_HD int
+mm_is_candidate(float enh, float noise, float k, unsigned char inside)
+{
+	return inside && enh > MM_MUL(k, noise) && enh > 0.0f;
+}
+
+/* Local noise from the local mean absolute enhanced value (Gaussian: sigma = 1.2533 MAD). */
+static inline M3_HD float
+mm_noise(float mean_abs, float floor)
+{
+	float s = MM_MUL(1.2533141f, mean_abs);
+	return s > floor ? s : floor;
+}
+
+/* Sums gathered over one candidate's pixels and its ring, turned into features. */
+struct mm_sums {
+	double n, sx, sy, sxx, syy, sxy; /* spot pixel moments */
+	double si, senh; /* spot intensity and enhanced sums */
+	double rn, ri, rii; /* ring count, sum, sum of squares */
+	float peak_enh, peak_noise, sharp;
+	int bw, bh; /* bounding box */
+	double glcm[MM_GLCM_LEVELS * MM_GLCM_LEVELS];
+	double skin_mm, tissue_median, noise_median, px_area, px_size;
+};
+
+static inline M3_HD void
+mm_features_from_sums(const struct mm_sums *s, float *f)
+{
+	double n = s->n > 0 ? s->n : 1;
+	double mx = s->sx / n, my = s->sy / n;
+	double cxx = s->sxx / n - mx * mx + 1.0 / 12, cyy = s->syy / n - my * my + 1.0 / 12;
+	double cxy = s->sxy / n - mx * my;
+	double tr = cxx + cyy, det = cxx * cyy - cxy * cxy;
+	double disc = sqrt(fmax(tr * tr / 4 - det, 0.0));
+	double l1 = tr / 2 + disc, l2 = fmax(tr / 2 - disc, 1e-6);
+	double rm = s->rn > 0 ? s->ri / s->rn : 0, rv = 0;
+	double gsum = 0, con = 0, hom = 0, ene = 0;
+	double noise = s->peak_noise > 0 ? s->peak_noise : 1;
+
+	if (s->rn > 1)
+		rv = fmax(s->rii / s->rn - rm * rm, 0.0);
+	for (int i = 0; i < MM_GLCM_LEVELS * MM_GLCM_LEVELS; i++)
+		gsum += s->glcm[i];
+	for (int i = 0; i < MM_GLCM_LEVELS && gsum > 0; i++)
+		for (int j = 0; j < MM_GLCM_LEVELS; j++) {
+			double p = s->glcm[i * MM_GLCM_LEVELS + j] / gsum;
+			con += p * (i - j) * (i - j);
+			hom += p / (1.0 + (i - j) * (i - j));
+			ene += p * p;
+		}
+	f[MM_F_AREA] = (float)(s->n * s->px_area);
+	f[MM_F_DIAM] = (float)(2.0 * sqrt(s->n * s->px_area / 3.14159265358979));
+	f[MM_F_PEAK_SNR] = (float)(s->peak_enh / noise);
+	f[MM_F_MEAN_SNR] = (float)(s->senh / n / noise);
+	f[MM_F_CONTRAST] = (float)(rm > 0 ? (s->si / n - rm) / rm : 0);
+	f[MM_F_CONTRAST_Z] = (float)((s->si / n - rm) / sqrt(rv + 1e-6));
+	f[MM_F_ELONG] = (float)sqrt(l1 / l2);
+	f[MM_F_FILL] = (float)(s->n / ((double)s->bw * s->bh));
+	f[MM_F_SHARP] = (float)(s->sharp / noise);
+	f[MM_F_RING_STD] = (float)(sqrt(rv) / noise);
+	f[MM_F_GLCM_CON] = (float)con;
+	f[MM_F_GLCM_HOM] = (float)hom;
+	f[MM_F_GLCM_ENE] = (float)ene;
+	f[MM_F_SKIN_MM] = (float)s->skin_mm;
+	f[MM_F_BG_REL] = (float)(s->tissue_median > 0 ? rm / s->tissue_median : 0);
+	f[MM_F_NOISE_REL] = (float)(s->noise_median > 0 ? s->peak_noise / s->noise_median : 0);
+}
+
+/* A node of a regression tree: feat < 0 marks a leaf holding value. */
+struct mm_node {
+	int feat;
+	float thr;
+	int left, right;
+	float value;
+};
+
+static inline M3_HD float
+mm_sigmoid(float z)
+{
+	return 1.0f / (1.0f + expf(-z));
+}
+
+/* Standardised logistic regression: sigmoid(bias + sum w_i (f_i - mean_i) / scale_i). */
+static inline M3_HD float
+mm_score_logistic(const float *f, const float *mean, const float *scale, const float *w,
+		  float bias, int nf)
+{
+	float z = bias;
+	for (int i = 0; i < nf; i++)
+		z += w[i] * (f[i] - mean[i]) / scale[i];
+	return mm_sigmoid(z);
+}
+
+/* Gradient-boosted trees: sigmoid(init + rate * sum of the leaves reached). */
+static inline M3_HD float
+mm_score_trees(const float *f, const struct mm_node *nodes, const int *roots, int ntrees,
+	       float init, float rate)
+{
+	float z = 0.0f;
+	for (int t = 0; t < ntrees; t++) {
+		int k = roots[t];
+		while (nodes[k].feat >= 0)
+			k = f[nodes[k].feat] <= nodes[k].thr ? nodes[k].left : nodes[k].right;
+		z += nodes[k].value;
+	}
+	return mm_sigmoid(init + rate * z);
+}
+
+/*
+ * The sums of one candidate (label lb, bounding box x0..x1, y0..y1) over its pixels and a
+ * ring around it: the window of half-width hw around the peak, less the box grown by 2 px
+ * and other candidates.  GLCM over the window, 8 levels between its minimum and maximum.
+ */
+static inline M3_HD void
+mm_cand_sums(const float *px, const float *enh, const float *noise, const int *lab, int w, int h,
+	     int lb, int x0, int y0, int x1, int y1, int hw, struct mm_sums *s, int *peak)
+{
+	int pk = y0 * w + x0, wx0, wy0, wx1, wy1;
+	float lo = 3.4e38f, hi = -3.4e38f, nsum = 0.0f;
+	int nn = 0;
+
+	s->n = s->sx = s->sy = s->sxx = s->syy = s->sxy = s->si = s->senh = 0;
+	s->rn = s->ri = s->rii = 0;
+	s->peak_enh = -3.4e38f;
+	for (int y = y0; y <= y1; y++)
+		for (int x = x0; x <= x1; x++) {
+			int i = y * w + x;
+			if (lab[i] != lb)
+				continue;
+			double dx = x - x0, dy = y - y0;
+			s->n += 1;
+			s->sx += dx;
+			s->sy += dy;
+			s->sxx += dx * dx;
+			s->syy += dy * dy;
+			s->sxy += dx * dy;
+			s->si += px[i];
+			s->senh += enh[i];
+			if (enh[i] > s->peak_enh) {
+				s->peak_enh = enh[i];
+				pk = i;
+			}
+		}
+	*peak = pk;
+	s->peak_noise = noise[pk];
+	s->bw = x1 - x0 + 1;
+	s->bh = y1 - y0 + 1;
+	{
+		int cx = pk % w, cy = pk / w;
+		for (int dy = -1; dy <= 1; dy++)
+			for (int dx = -1; dx <= 1; dx++) {
+				int xx = cx + dx, yy = cy + dy;
+				if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) {
+					nsum += px[yy * w + xx];
+					nn++;
+				}
+			}
+		s->sharp = nn ? px[pk] - nsum / nn : 0.0f;
+		wx0 = cx - hw > 0 ? cx - hw : 0;
+		wy0 = cy - hw > 0 ? cy - hw : 0;
+		wx1 = cx + hw < w - 1 ? cx + hw : w - 1;
+		wy1 = cy + hw < h - 1 ? cy + hw : h - 1;
+	}
+	for (int y = wy0; y <= wy1; y++)
+		for (int x = wx0; x <= wx1; x++) {
+			float v = px[y * w + x];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+			if (x >= x0 - 2 && x <= x1 + 2 && y >= y0 - 2 && y <= y1 + 2)
+				continue;
+			if (lab[y * w + x] != 0)
+				continue;
+			s->rn += 1;
+			s->ri += v;
+			s->rii += (double)v * v;
+		}
+	for (int i = 0; i < MM_GLCM_LEVELS * MM_GLCM_LEVELS; i++)
+		s->glcm[i] = 0;
+	{
+		float q = hi > lo ? (MM_GLCM_LEVELS - 0.001f) / (hi - lo) : 0.0f;
+		for (int y = wy0; y <= wy1; y++)
+			for (int x = wx0; x <= wx1; x++) {
+				int a = (int)((px[y * w + x] - lo) * q);
+				if (x < wx1) {
+					int b = (int)((px[y * w + x + 1] - lo) * q);
+					s->glcm[a * MM_GLCM_LEVELS + b] += 1;
+					s->glcm[b * MM_GLCM_LEVELS + a] += 1;
+				}
+				if (y < wy1) {
+					int b = (int)((px[(y + 1) * w + x] - lo) * q);
+					s->glcm[a * MM_GLCM_LEVELS + b] += 1;
+					s->glcm[b * MM_GLCM_LEVELS + a] += 1;
+				}
+			}
+	}
+}
+
+#endif
