@@ -1,0 +1,128 @@
+/* m3-batch: shared types of the manifest, the runner of one study, the status file and Slurm. */
+#ifndef M3_BATCH_H
+#define M3_BATCH_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "m3/err.h"
+
+/* Exit codes of a runner of one study (also a Slurm array task's exit code). */
+enum {
+	RUN_DONE = 0,
+	RUN_FAILED = 1,
+	RUN_QUARANTINED = 3,
+	RUN_EXHAUSTED = 4, /* exit 4 on every attempt */
+	RUN_BUSY = 75, /* locked by another m3-batch: not run here */
+};
+
+/* States of a study, as written in status.jsonl and shown by --status. */
+enum state {
+	ST_PENDING,
+	ST_QUEUED, /* a Slurm task not started yet */
+	ST_RUNNING,
+	ST_RETRYING,
+	ST_DONE,
+	ST_QUARANTINED,
+	ST_FAILED,
+	ST_CANCELLED,
+	ST_INTERRUPTED, /* "running" in the file, but no process holds its lock */
+	ST_NSTATES
+};
+
+struct study {
+	char *id;
+	char *input;
+	size_t line; /* manifest line, 1-based (0: read back from a saved list) */
+};
+
+struct manifest {
+	struct study *v;
+	size_t n;
+};
+
+/* What --status folds out of status.jsonl (and the stamp, the lock, squeue) for one study. */
+struct fold {
+	enum state state;
+	int attempt;
+	int exit; /* -1: none yet */
+	double seconds; /* -1: none */
+	char *error;
+	char *job;
+};
+
+struct batch {
+	char *results; /* absolute path of the results folder */
+	const char *pipeline;
+	long retries;
+	double backoff;
+	int force;
+	const char *job; /* Slurm "JOB_TASK" of this runner, or NULL */
+	int parent_pid; /* the local batch that forked the runner, or 0 */
+};
+
+/* manifest.c */
+int manifest_read(struct manifest *m, const char *path, struct m3_err *e);
+int manifest_load(struct manifest *m, const char *path, struct m3_err *e);
+int manifest_save(const struct manifest *m, const char *path, struct m3_err *e);
+void manifest_release(struct manifest *m);
+/* The id of one input, before the manifest makes ids unique (exposed for tests via --list). */
+char *manifest_base_id(const char *input);
+
+/* fsutil.c */
+char *path_join(const char *a, const char *b, const char *c);
+int mkdir_p(const char *path, struct m3_err *e);
+int rm_rf(const char *path);
+int write_atomic(const char *path, const char *data, size_t len, struct m3_err *e);
+char *read_all(const char *path, size_t *len, struct m3_err *e);
+int fsync_dir(const char *path);
+int exists(const char *path);
+void time_iso(char buf[32]);
+double now_s(void);
+const char *hostname_str(void);
+
+/* state.c */
+const char *state_name(enum state s);
+int state_parse(const char *s, enum state *out);
+struct event {
+	const char *id;
+	const char *input;
+	enum state state;
+	int attempt;
+	int exit; /* -1: omitted */
+	double seconds; /* <0: omitted */
+	const char *error; /* NULL: omitted */
+	const char *job; /* NULL: omitted */
+};
+int state_append(const char *results, const struct event *ev, struct m3_err *e);
+/* Folds status.jsonl, stamps and locks into one struct fold per study of m. */
+int state_fold(const char *results, const struct manifest *m, struct fold *f, struct m3_err *e);
+void fold_release(struct fold *f, size_t n);
+int study_done(const char *results, const char *id);
+/* 1 when a process holds the study's lock. */
+int study_locked(const char *results, const char *id);
+int status_print(const char *results, const struct manifest *m, struct fold *f, int json,
+		 FILE *out);
+
+/* study.c: runs one study through all its attempts; a RUN_* code, err line in errline. */
+int study_run(const struct batch *b, const struct study *s, char *errline, size_t errsz);
+
+/* slurm.c */
+struct slurm_opts {
+	const char *gpus_per_task;
+	const char *time;
+	const char *partition;
+	long max_running;
+	const char **extra;
+	size_t nextra;
+	const char *self; /* absolute path of this binary */
+};
+int slurm_submit(const struct batch *b, const struct manifest *todo, const struct slurm_opts *o,
+		 char *jobid, size_t jobsz, struct m3_err *e);
+int slurm_cancel(const char *results, char *jobs, size_t jobsz, struct m3_err *e);
+/* Overlays Slurm's view (squeue) on studies that have no final state of their own. */
+void slurm_overlay(const char *results, const struct manifest *m, struct fold *f);
+int slurm_run_one(const char *results, const char *subdir, long index, const struct batch *b,
+		  struct m3_err *e);
+
+#endif
