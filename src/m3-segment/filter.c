@@ -139,7 +139,7 @@ seg_gauss_kernel(double sigma, float *k, int *r)
 int
 seg_gauss(const struct seg_grid *g, float *f, double sigma, int mm, struct m3_err *e)
 {
-	float *tmp = malloc(g->n * sizeof(float));
+	float *tmp = seg_alloc(g->n * sizeof(float));
 	float k[2 * SEG_MAXK + 1];
 	struct gauss_job j = {g, NULL, NULL, 0, k, 0};
 
@@ -191,7 +191,7 @@ median_slice(void *ctx, size_t z, unsigned w)
 int
 seg_median(const struct seg_grid *g, float *f, struct m3_err *e)
 {
-	float *tmp = malloc(g->n * sizeof(float));
+	float *tmp = seg_alloc(g->n * sizeof(float));
 	struct median_job j = {g, f, tmp};
 
 	if (tmp == NULL)

@@ -38,135 +38,236 @@ struct dil_job {
 	uint8_t *dst;
 	const struct seg_ball *b;
 	uint8_t want; /* 1: sources are set voxels (dilate); 0: clear voxels (erode) */
-	float *gmin; /* g for the whole volume */
-	float *scratch; /* d1 weighted, one slice per worker */
-	uint8_t *has; /* a row has a source, one slice per worker */
-	int *dist; /* one row per worker */
+	struct seg_morphbuf *m;
+	long slab; /* output slices per work item */
 };
 
-/* d1 of one row by a sweep each way, weighted; returns whether any source is in the row. */
+enum { ROW_NONE, ROW_PART, ROW_FULL }; /* sources in a row of src */
+enum { G_ROW, G_INF, G_ZERO }; /* a row of g: computed, all INF, all 0 */
+
+/* Whether a row of a 0/1 mask has none, some or only sources. */
 static int
+row_kind(const uint8_t *row, long nx, uint8_t want)
+{
+	uint8_t any = 0, all = 1;
+
+	for (long x = 0; x < nx; x++) {
+		any |= row[x];
+		all &= row[x];
+	}
+	if (want)
+		return !any ? ROW_NONE : (all ? ROW_FULL : ROW_PART);
+	return all ? ROW_NONE : (!any ? ROW_FULL : ROW_PART);
+}
+
+/* d1 of one row by a sweep each way, weighted. */
+static void
 row_d1(const uint8_t *row, long nx, const struct seg_ball *b, uint8_t want, int *dist, float *out)
 {
-	int cap = b->rx + 1, d = cap, any = 0;
+	int cap = b->rx + 1, d = cap;
 
 	for (long x = 0; x < nx; x++) {
 		d = (row[x] != 0) == want ? 0 : (d < cap ? d + 1 : cap);
-		any |= d == 0;
 		dist[x] = d;
 	}
-	if (!any)
-		return 0;
 	d = cap;
 	for (long x = nx - 1; x >= 0; x--) {
 		d = (row[x] != 0) == want ? 0 : (d < cap ? d + 1 : cap);
 		int m = dist[x] < d ? dist[x] : d;
 		out[x] = seg_d1w(m, b);
 	}
-	return 1;
 }
 
-static void
-dil_pass1(void *ctx, size_t z, unsigned w)
+/* g row y of a slice from the d1 rows around it; returns its G_ state. */
+static int
+g_row(const struct dil_job *j, const uint8_t *kind, const float *d1, long y, float *gr)
 {
-	const struct dil_job *j = ctx;
 	const struct seg_ball *b = j->b;
 	long nx = j->g->nx, ny = j->g->ny;
-	size_t sl = (size_t)nx * (size_t)ny;
-	float *d1 = j->scratch + (size_t)w * sl, *g = j->gmin + z * sl;
-	uint8_t *has = j->has + (size_t)w * (size_t)ny;
-	int *dist = j->dist + (size_t)w * (size_t)nx;
+	int any = 0;
 
-	for (long y = 0; y < ny; y++)
-		has[y] = (uint8_t)row_d1(j->src + z * sl + (size_t)y * (size_t)nx, nx, b, j->want,
-					 dist, d1 + (size_t)y * (size_t)nx);
+	if (kind[y] == ROW_FULL)
+		return G_ZERO;
+	for (int k = -b->ry; k <= b->ry && !any; k++)
+		any = y + k >= 0 && y + k < ny && kind[y + k] != ROW_NONE;
+	if (!any)
+		return G_INF;
+	for (long x = 0; x < nx; x++)
+		gr[x] = SEG_GINF;
+	for (int k = -b->ry; k <= b->ry; k++) {
+		if (y + k < 0 || y + k >= ny || kind[y + k] == ROW_NONE)
+			continue;
+		float c = SEG_MUL((float)(k * k), b->wy);
+		if (kind[y + k] == ROW_FULL) {
+			for (long x = 0; x < nx; x++)
+				gr[x] = c < gr[x] ? c : gr[x];
+			continue;
+		}
+		const float *dr = d1 + (size_t)(y + k) * (size_t)nx;
+		for (long x = 0; x < nx; x++) {
+			float v = SEG_ADD(dr[x], c);
+			gr[x] = v < gr[x] ? v : gr[x];
+		}
+	}
+	return G_ROW;
+}
+
+/* g slice z into the ring, and its rows' states. */
+static void
+g_slice(const struct dil_job *j, long z, unsigned w, float *g, uint8_t *state)
+{
+	long nx = j->g->nx, ny = j->g->ny;
+	size_t sl = (size_t)nx * (size_t)ny;
+	float *d1 = j->m->d1 + (size_t)w * sl;
+	uint8_t *kind = j->m->kind + (size_t)w * (size_t)ny;
+	int *dist = j->m->dist + (size_t)w * (size_t)nx;
+
 	for (long y = 0; y < ny; y++) {
-		float *gr = g + (size_t)y * (size_t)nx;
-		for (long x = 0; x < nx; x++)
-			gr[x] = SEG_GINF;
-		for (int k = -b->ry; k <= b->ry; k++) {
-			if (y + k < 0 || y + k >= ny || !has[y + k])
+		const uint8_t *row = j->src + (size_t)z * sl + (size_t)y * (size_t)nx;
+		kind[y] = (uint8_t)row_kind(row, nx, j->want);
+		if (kind[y] == ROW_PART)
+			row_d1(row, nx, j->b, j->want, dist, d1 + (size_t)y * (size_t)nx);
+	}
+	for (long y = 0; y < ny; y++)
+		state[y] = (uint8_t)g_row(j, kind, d1, y, g + (size_t)y * (size_t)nx);
+}
+
+/* Output slice z from the g slices around it in the ring. */
+static void
+out_slice(const struct dil_job *j, long z, const float *ring, const uint8_t *rstate)
+{
+	const struct seg_ball *b = j->b;
+	long nx = j->g->nx, ny = j->g->ny, nz = j->g->nz, nr = 2 * b->rz + 1;
+	size_t sl = (size_t)nx * (size_t)ny;
+	uint8_t hit = j->want ? 1 : 0;
+
+	for (long y = 0; y < ny; y++) {
+		uint8_t *out = j->dst + (size_t)z * sl + (size_t)y * (size_t)nx;
+		memset(out, 1 - hit, (size_t)nx);
+		for (int k = -b->rz; k <= b->rz; k++) {
+			long zk = z + k, slot = zk % nr;
+			if (zk < 0 || zk >= nz)
 				continue;
-			const float *dr = d1 + (size_t)(y + k) * (size_t)nx;
-			float c = SEG_MUL((float)(k * k), b->wy);
-			for (long x = 0; x < nx; x++) {
-				float v = SEG_ADD(dr[x], c);
-				gr[x] = v < gr[x] ? v : gr[x];
+			int st = rstate[(size_t)slot * (size_t)ny + (size_t)y];
+			if (st == G_INF)
+				continue;
+			if (st == G_ZERO) { /* 0 + k^2 wz <= r^2 for every |k| <= rz */
+				memset(out, hit, (size_t)nx);
+				break;
 			}
+			const float *g = ring + (size_t)slot * sl + (size_t)y * (size_t)nx;
+			float lim = b->r2, c = SEG_MUL((float)(k * k), b->wz);
+			for (long x = 0; x < nx; x++)
+				if (SEG_ADD(g[x], c) <= lim)
+					out[x] = hit;
 		}
 	}
 }
 
+/*
+ * One slab of output slices.  The g slices it needs are made once each into a ring of
+ * 2 rz + 1 slices that stays in cache; a slab's edges are made again by its neighbours.
+ */
 static void
-dil_pass2(void *ctx, size_t z, unsigned w)
+dil_slab(void *ctx, size_t s, unsigned w)
 {
 	const struct dil_job *j = ctx;
-	const struct seg_ball *b = j->b;
-	long nz = j->g->nz;
+	long nz = j->g->nz, rz = j->b->rz, nr = 2 * rz + 1;
+	long z0 = (long)s * j->slab, z1 = z0 + j->slab < nz ? z0 + j->slab : nz;
 	size_t sl = (size_t)j->g->nx * (size_t)j->g->ny;
-	uint8_t *out = j->dst + z * sl, hit = j->want ? 1 : 0;
+	float *ring = j->m->g + (size_t)w * (size_t)nr * sl;
+	uint8_t *rstate = j->m->state + (size_t)w * (size_t)nr * (size_t)j->g->ny;
+	long made = z0 - rz < 0 ? 0 : z0 - rz; /* the next g slice to make */
 
-	(void)w;
-	memset(out, 1 - hit, sl);
-	for (int k = -b->rz; k <= b->rz; k++) {
-		if ((long)z + k < 0 || (long)z + k >= nz)
-			continue;
-		const float *g = j->gmin + (size_t)((long)z + k) * sl;
-		float lim = b->r2, c = SEG_MUL((float)(k * k), b->wz);
-		for (size_t i = 0; i < sl; i++)
-			if (SEG_ADD(g[i], c) <= lim)
-				out[i] = hit;
+	for (long z = z0; z < z1; z++) {
+		for (; made <= z + rz && made < nz; made++)
+			g_slice(j, made, w, ring + (size_t)(made % nr) * sl,
+				rstate + (size_t)(made % nr) * (size_t)j->g->ny);
+		out_slice(j, z, ring, rstate);
 	}
 }
 
 /*
  * dst = src dilated by the ball, or eroded when erode is set (the dilation of the clear
  * voxels, inverted).  Outside the volume nothing is a source, so a dilation does not
- * grow from the border and an erosion does not eat into it, as in scikit-image.
+ * grow from the border and an erosion does not eat into it, as in scikit-image.  Rows
+ * with no source near them, or made only of sources, are not computed voxel by voxel.
  */
 int
 seg_dilate(const struct seg_grid *g, const uint8_t *src, uint8_t *dst, const struct seg_ball *b,
-	   int erode, struct m3_err *e)
+	   int erode, struct seg_morphbuf *m, struct m3_err *e)
 {
-	unsigned nw = m3_pool_size(g->pool);
-	size_t sl = (size_t)g->nx * (size_t)g->ny;
-	struct dil_job j = {g, src, dst, b, erode ? 0 : 1, NULL, NULL, NULL, NULL};
-	int rc = M3_OK;
+	struct dil_job j = {g, src, dst, b, erode ? 0 : 1, m, 0};
+	size_t nw = m3_pool_size(g->pool), nslab;
+	int rc;
 
-	j.gmin = malloc(g->n * sizeof(float));
-	j.scratch = malloc((size_t)nw * sl * sizeof(float));
-	j.has = malloc((size_t)nw * (size_t)g->ny);
-	j.dist = malloc((size_t)nw * (size_t)g->nx * sizeof(int));
-	if (j.gmin == NULL || j.scratch == NULL || j.has == NULL || j.dist == NULL) {
-		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
-	} else {
-		m3_pool_run(g->pool, dil_pass1, &j, (size_t)g->nz);
-		m3_pool_run(g->pool, dil_pass2, &j, (size_t)g->nz);
+	if ((rc = seg_morphbuf_alloc(g, m, b->rz, e)) != M3_OK)
+		return rc;
+	/* a few slabs per worker, each long beside the ring that it makes again */
+	j.slab = g->nz / (long)(4 * nw);
+	if (j.slab < 8 * (2L * b->rz + 1))
+		j.slab = 8 * (2L * b->rz + 1);
+	nslab = (size_t)((g->nz + j.slab - 1) / j.slab);
+	m3_pool_run(g->pool, dil_slab, &j, nslab);
+	return M3_OK;
+}
+
+/* Allocates the buffers for a ball of half-height rz; they serve every step of a volume. */
+int
+seg_morphbuf_alloc(const struct seg_grid *g, struct seg_morphbuf *m, int rz, struct m3_err *e)
+{
+	size_t nw = m3_pool_size(g->pool), sl = (size_t)g->nx * (size_t)g->ny;
+	size_t nr = 2 * (size_t)rz + 1;
+
+	if (m->tmp != NULL && m->nring >= nr)
+		return M3_OK;
+	free(m->g);
+	free(m->state);
+	m->nring = nr;
+	m->g = malloc(nw * nr * sl * sizeof(float));
+	m->state = malloc(nw * nr * (size_t)g->ny);
+	if (m->tmp == NULL) {
+		m->d1 = malloc(nw * sl * sizeof(float));
+		m->dist = malloc(nw * (size_t)g->nx * sizeof(int));
+		m->kind = malloc(nw * (size_t)g->ny);
+		m->tmp = seg_alloc(g->n);
 	}
-	free(j.gmin);
-	free(j.scratch);
-	free(j.has);
-	free(j.dist);
-	return rc;
+	if (m->g == NULL || m->d1 == NULL || m->dist == NULL || m->kind == NULL ||
+	    m->state == NULL || m->tmp == NULL) {
+		seg_morphbuf_free(m);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	return M3_OK;
+}
+
+void
+seg_morphbuf_free(struct seg_morphbuf *m)
+{
+	free(m->g);
+	free(m->d1);
+	free(m->dist);
+	free(m->kind);
+	free(m->state);
+	free(m->tmp);
+	memset(m, 0, sizeof(*m));
 }
 
 int
-seg_morph(const struct seg_grid *g, uint8_t *mask, const struct seg_op *op, struct m3_err *e)
+seg_morph(const struct seg_grid *g, uint8_t *mask, const struct seg_op *op, struct seg_morphbuf *m,
+	  struct m3_err *e)
 {
 	struct seg_ball b;
-	uint8_t *tmp;
 	int rc;
 
 	if (op->kind == SEG_FILL)
 		return seg_fill_holes(g, mask, e);
 	if ((rc = seg_ball_make(g, op->radius, op->mm, &b, e)) != M3_OK)
 		return rc;
-	if ((tmp = malloc(g->n)) == NULL)
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if ((rc = seg_morphbuf_alloc(g, m, b.rz, e)) != M3_OK)
+		return rc;
 	/* closing: dilate, then erode; opening: the other way round */
-	rc = seg_dilate(g, mask, tmp, &b, op->kind == SEG_OPEN, e);
+	rc = seg_dilate(g, mask, m->tmp, &b, op->kind == SEG_OPEN, m, e);
 	if (rc == M3_OK)
-		rc = seg_dilate(g, tmp, mask, &b, op->kind != SEG_OPEN, e);
-	free(tmp);
+		rc = seg_dilate(g, m->tmp, mask, &b, op->kind != SEG_OPEN, m, e);
 	return rc;
 }

@@ -8,6 +8,13 @@
 #include "seg.h"
 #include "seg_cuda.h"
 
+/* Large buffers: one place to change how they are made (plain malloc did best). */
+void *
+seg_alloc(size_t n)
+{
+	return malloc(n);
+}
+
 /* Refuses what is not a grey 3D volume; fills the grid. */
 static int
 check_grid(const struct m3_vol *in, struct seg_grid *g, struct m3_err *e)
@@ -96,24 +103,31 @@ verbose_cc(const struct seg_plan *p, int label, const struct seg_ccstat *st)
 		p->names[label - 1], st->ncomp, st->nkept, st->kept_voxels);
 }
 
-/* Morphology and components label by label; the results merged by precedence into out. */
+/*
+ * Morphology and components label by label; the results merged by precedence into out.
+ * With one label (lab == out, holding 0 and 1) the steps work on out in place.
+ */
 static int
 per_label(const struct seg_plan *p, const struct seg_grid *g, const uint8_t *lab, uint8_t *out,
 	  struct seg_times *t, struct m3_err *e)
 {
-	struct pick_job j = {g, lab, NULL, out, 0};
-	int order[SEG_MAXLAB], n = precedence(p, order), rc = M3_OK;
+	struct pick_job j = {g, lab, out, out, 0};
+	struct seg_morphbuf mb = {NULL, NULL, 0, NULL, NULL, NULL, NULL};
+	int order[SEG_MAXLAB], n = precedence(p, order), rc = M3_OK, single = lab == out;
 	double t0, tm = 0, tc = 0;
 
-	if ((j.mask = malloc(g->n)) == NULL)
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	memset(out, 0, g->n);
+	if (!single) {
+		if ((j.mask = seg_alloc(g->n)) == NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+		memset(out, 0, g->n);
+	}
 	for (int k = 0; k < n && rc == M3_OK; k++) {
 		j.label = order[k];
-		m3_pool_run(g->pool, pick_slice, &j, (size_t)g->nz);
+		if (!single)
+			m3_pool_run(g->pool, pick_slice, &j, (size_t)g->nz);
 		t0 = seg_now();
 		for (int i = 0; i < p->nops && rc == M3_OK; i++)
-			rc = seg_morph(g, j.mask, &p->ops[i], e);
+			rc = seg_morph(g, j.mask, &p->ops[i], &mb, e);
 		tm += seg_now() - t0;
 		if (rc == M3_OK && (p->keep > 0 || p->min_size > 1)) {
 			struct seg_ccstat st;
@@ -122,10 +136,12 @@ per_label(const struct seg_plan *p, const struct seg_grid *g, const uint8_t *lab
 			tc += seg_now() - t0;
 			verbose_cc(p, j.label, &st);
 		}
-		if (rc == M3_OK)
+		if (rc == M3_OK && !single)
 			m3_pool_run(g->pool, merge_slice, &j, (size_t)g->nz);
 	}
-	free(j.mask);
+	if (!single)
+		free(j.mask);
+	seg_morphbuf_free(&mb);
 	if (t != NULL && p->nops > 0) {
 		t->what[t->n] = "morphology";
 		t->t[t->n++] = tm;
@@ -148,7 +164,7 @@ run_cpu(const struct seg_plan *p, const struct seg_grid *g, const struct m3_vol 
 	int rc = M3_OK;
 
 	if (p->sigma > 0 || p->median || p->otsu > 0) {
-		if ((f = malloc(g->n * sizeof(float))) == NULL)
+		if ((f = seg_alloc(g->n * sizeof(float))) == NULL)
 			return m3_err_set(e, M3_ENOMEM, "out of memory");
 		seg_to_float(g, in, f);
 		if (p->median && (rc = seg_median(g, f, e)) != M3_OK)
@@ -159,9 +175,9 @@ run_cpu(const struct seg_plan *p, const struct seg_grid *g, const struct m3_vol 
 			seg_time(t, "smoothing", t0);
 	}
 	t0 = seg_now();
-	if (p->nops == 0 && p->keep == 0 && p->min_size <= 1) {
-		raw = lab; /* threshold alone: straight into the output */
-	} else if ((raw = malloc(g->n)) == NULL) {
+	if (p->nlabels == 1 || (p->nops == 0 && p->keep == 0 && p->min_size <= 1)) {
+		raw = lab; /* one label, or the threshold alone: straight into the output */
+	} else if ((raw = seg_alloc(g->n)) == NULL) {
 		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -179,7 +195,7 @@ run_cpu(const struct seg_plan *p, const struct seg_grid *g, const struct m3_vol 
 	seg_time(t, "threshold", t0);
 	free(f);
 	f = NULL;
-	if (raw != lab)
+	if (p->nops > 0 || p->keep > 0 || p->min_size > 1)
 		rc = per_label(p, g, raw, lab, t, e);
 out:
 	free(f);

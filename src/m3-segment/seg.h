@@ -58,6 +58,7 @@ struct seg_times {
 int seg_volume(const struct seg_plan *p, struct m3_pool *pool, int cuda, const struct m3_vol *in,
 	       struct m3_vol *out, struct seg_times *t, struct m3_err *e);
 
+void *seg_alloc(size_t n);
 double seg_now(void);
 void seg_time(struct seg_times *t, const char *what, double since);
 
@@ -74,12 +75,24 @@ void seg_threshold_classes(const struct seg_grid *g, const float *f, const float
 /* otsu.c: multi-Otsu thresholds from the volume's histogram */
 int seg_otsu(const struct seg_grid *g, const float *f, int classes, float *t, struct m3_err *e);
 
-/* morph.c: binary morphology on a 0/1 mask */
+/* morph.c: binary morphology on a 0/1 mask, with buffers kept for the whole volume */
+struct seg_morphbuf {
+	float *g; /* per worker: a ring of nring slices of the min over dy */
+	uint8_t *state; /* per worker: each row of the ring: computed, all INF, all 0 */
+	size_t nring;
+	float *d1; /* per worker: a slice of weighted distances along x */
+	int *dist; /* per worker: one row */
+	uint8_t *kind; /* per worker: sources in each row of a slice */
+	uint8_t *tmp; /* a mask */
+};
+int seg_morphbuf_alloc(const struct seg_grid *g, struct seg_morphbuf *m, int rz, struct m3_err *e);
+void seg_morphbuf_free(struct seg_morphbuf *m);
 int seg_ball_make(const struct seg_grid *g, double radius, int mm, struct seg_ball *b,
 		  struct m3_err *e);
 int seg_dilate(const struct seg_grid *g, const uint8_t *src, uint8_t *dst, const struct seg_ball *b,
-	       int erode, struct m3_err *e);
-int seg_morph(const struct seg_grid *g, uint8_t *mask, const struct seg_op *op, struct m3_err *e);
+	       int erode, struct seg_morphbuf *m, struct m3_err *e);
+int seg_morph(const struct seg_grid *g, uint8_t *mask, const struct seg_op *op,
+	      struct seg_morphbuf *m, struct m3_err *e);
 
 /* cc.c: 3D connected components over runs of a 0/1 mask */
 struct seg_ccstat {
