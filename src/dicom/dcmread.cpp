@@ -491,6 +491,8 @@ check_pixels(std::istream &is, unsigned long long size, const gdcm::TransferSynt
 	}
 	if (ts.IsEncapsulated())
 		return corrupt(info, e, name, "pixel data not encapsulated in a compressed syntax");
+	if (len >= info->pixel_bytes && avail >= info->pixel_bytes && !be)
+		info->raw_offset = (unsigned long long)at;
 	if (len < info->pixel_bytes || avail < info->pixel_bytes) {
 		char why[160];
 		std::snprintf(why, sizeof(why), "pixel data is %llu bytes, %zu expected%s",
@@ -547,6 +549,10 @@ scan(const m3_dcm_src *src, m3_dcm_info *info, m3_err *e)
 	if (ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian &&
 	    (rc = check_pixels(is, size, ts, info, src->name, e)) != M3_OK)
 		return rc;
+	unsigned planar = 0;
+	get_us(ds, 0x0028, 0x0006, &planar);
+	if (info->samples == 3 && (planar != 0 || std::strcmp(info->photometric, "RGB") != 0))
+		info->raw_offset = 0;
 	info->frame = static_cast<m3_dcm_frame *>(std::calloc(info->frames, sizeof(m3_dcm_frame)));
 	if (info->frame == nullptr)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
@@ -586,6 +592,36 @@ ybr_to_rgb(unsigned char *p, size_t n)
 	}
 }
 
+// Native little-endian pixel data, checked by the scan: read straight into place, as GDCM
+// would after two copies of its own.
+int
+read_raw(const m3_dcm_src *src, const opened &o, const m3_dcm_info *info, void *dst,
+	 size_t len, m3_err *e)
+{
+	char *p = static_cast<char *>(dst);
+	unsigned long long at = info->raw_offset;
+
+	if (src->path == nullptr && src->fd < 0) {
+		if (at > src->len || src->len - at < len)
+			return m3_err_set(e, M3_EDATA, "%s: pixel data truncated", src->name);
+		std::memcpy(dst, static_cast<const char *>(src->buf) + at, len);
+		return M3_OK;
+	}
+	if (at > o.size || o.size - at < len)
+		return m3_err_set(e, M3_EDATA, "%s: pixel data truncated (changed since the scan?)",
+				  src->name);
+	for (size_t got = 0; got < len;) {
+		ssize_t r = pread(o.fd, p + got, len - got, (off_t)(o.off + at + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return m3_err_set(e, r < 0 ? M3_EIO : M3_EDATA, "%s: %s", src->name,
+					  r < 0 ? std::strerror(errno) : "pixel data truncated");
+		got += (size_t)r;
+	}
+	return M3_OK;
+}
+
 int
 decode(const m3_dcm_src *src, const m3_dcm_info *info, void *dst, size_t len, m3_err *e)
 {
@@ -596,6 +632,8 @@ decode(const m3_dcm_src *src, const m3_dcm_info *info, void *dst, size_t len, m3
 		return m3_err_set(e, M3_EFAIL, "%s: decode buffer of the wrong size", src->name);
 	if ((rc = open_src(src, o, e)) != M3_OK)
 		return rc;
+	if (info->raw_offset > 0)
+		return read_raw(src, o, info, dst, len, e);
 	std::unique_ptr<srcbuf> sb(new_buf(src, o));
 	std::istream is(sb.get());
 	gdcm::ImageReader r;

@@ -1,5 +1,8 @@
 /* m3-decode: DICOM files, folders or a tar stream to the m3 volume stream (or NIfTI-1). */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -160,6 +163,12 @@ main(int argc, char *argv[])
 	m3_cli_init(argv[0]);
 	m3_err_init(&e);
 	memset(&o, 0, sizeof(o));
+#ifdef __GLIBC__
+	/* GDCM allocates and frees a file-sized buffer per image; glibc would give it back to
+	 * the kernel each time and fault it in again (3x the time of a native decode) */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 	if ((rc = parse(argc, argv, &o)) >= 0)
 		return rc;
 	m3d_input_init(&in);

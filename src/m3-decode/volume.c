@@ -32,6 +32,8 @@ struct build {
 	enum kind kind;
 	unsigned bits_stored;
 	int mono1, rgb, identity;
+	int fused; /* the output type is known before decoding and has the stored width:
+		    * each slice is finished by the thread that decoded it, while in cache */
 	double *lo, *hi; /* per slice: stored range after normalisation */
 	enum m3_type out;
 	size_t osize;
@@ -91,6 +93,60 @@ make_units(struct build *b, struct m3_err *e)
 	return M3_OK;
 }
 
+static void normalise_slice(void *ctx, size_t z, unsigned worker);
+static void convert_slice(void *ctx, size_t z, unsigned worker);
+
+#define ONE_PASS(IT, OT)                                                                 \
+	do {                                                                             \
+		IT *src = (IT *)p;                                                       \
+		OT *dst = (OT *)p;                                                       \
+		for (size_t i = 0; i < n; i++)                                           \
+			dst[i] = (OT)(c + a * ((((int32_t)src[i] & mask) ^ sbit) - sbit) + k); \
+	} while (0)
+
+/* The usual CT slice (16 bits, slope 1, integer intercept) normalised and rescaled in one
+ * pass; 0 when the slice is of another kind. */
+static int
+one_pass(struct build *b, size_t z)
+{
+	const struct m3_dcm_frame *f = frame_at(b, z);
+	unsigned char *p = b->data + z * b->plane;
+	size_t n = b->npix;
+	unsigned bs = b->bits_stored;
+	int sgn = b->kind == K_S16;
+	int32_t mask = (int32_t)((1L << bs) - 1), sbit = sgn ? (int32_t)(1L << (bs - 1)) : 0;
+	int32_t smin = sgn ? -(int32_t)(1L << (bs - 1)) : 0;
+	int32_t smax = sgn ? (int32_t)(1L << (bs - 1)) - 1 : (int32_t)((1L << bs) - 1);
+	int32_t a = b->mono1 ? -1 : 1, c = b->mono1 ? smin + smax : 0, k = (int32_t)f->intercept;
+
+	if ((b->kind != K_U16 && b->kind != K_S16) || f->slope != 1 || f->intercept != k)
+		return 0;
+	if (b->out == M3_INT16 && sgn)
+		ONE_PASS(int16_t, int16_t);
+	else if (b->out == M3_INT16)
+		ONE_PASS(uint16_t, int16_t);
+	else if (b->out == M3_UINT16 && sgn)
+		ONE_PASS(int16_t, uint16_t);
+	else if (b->out == M3_UINT16)
+		ONE_PASS(uint16_t, uint16_t);
+	else
+		return 0;
+	return 1;
+}
+
+/* Normalise and rescale slice z in place (the fused path). */
+static void
+finish_slice(void *ctx, size_t z, unsigned worker)
+{
+	struct build *b = ctx;
+
+	if (b->rgb || one_pass(b, z))
+		return;
+	normalise_slice(b, z, worker);
+	if (!b->identity)
+		convert_slice(b, z, worker);
+}
+
 static void
 decode_unit(void *ctx, size_t item, unsigned worker)
 {
@@ -100,7 +156,6 @@ decode_unit(void *ctx, size_t item, unsigned worker)
 	struct m3_dcm_src src;
 	unsigned char *tmp;
 
-	(void)worker;
 	m3_err_init(&b->err[item]);
 	m3d_input_src(b->in, u->src, &src);
 	m3d_guard_enter((long)u->src);
@@ -108,7 +163,10 @@ decode_unit(void *ctx, size_t item, unsigned worker)
 		m3_err_set(&b->err[item], M3_EDATA, "%s: image size differs from its series",
 			   src.name);
 	} else if (u->zof == NULL) {
-		m3_dcm_decode(&src, info, b->data + u->z * b->plane, b->plane, &b->err[item]);
+		if (m3_dcm_decode(&src, info, b->data + u->z * b->plane, b->plane,
+				  &b->err[item]) == M3_OK &&
+		    b->fused)
+			finish_slice(b, u->z, worker);
 	} else if (b->inplace) {
 		m3_dcm_decode(&src, info, b->data, info->pixel_bytes, &b->err[item]);
 	} else if ((tmp = malloc(info->pixel_bytes)) == NULL) {
@@ -116,9 +174,12 @@ decode_unit(void *ctx, size_t item, unsigned worker)
 	} else {
 		if (m3_dcm_decode(&src, info, tmp, info->pixel_bytes, &b->err[item]) == M3_OK)
 			for (unsigned f = 0; f < info->frames; f++)
-				if (u->zof[f] >= 0)
+				if (u->zof[f] >= 0) {
 					memcpy(b->data + (size_t)u->zof[f] * b->plane,
 					       tmp + f * b->plane, b->plane);
+					if (b->fused)
+						finish_slice(b, (size_t)u->zof[f], worker);
+				}
 		free(tmp);
 	}
 	m3d_guard_enter(-1);
@@ -164,23 +225,18 @@ permute(struct build *b, struct m3_err *e)
 }
 
 /* Stored values: bits above BitsStored dropped (sign-extended when signed), MONOCHROME1
- * turned into MONOCHROME2 (smin + smax - v), and the range of the slice found. */
-#define NORMALISE(T)                                                                     \
+ * turned into MONOCHROME2 (smin + smax - v), and, when asked, the range of the slice.
+ * Branch-free, v = c + a * (((v & mask) ^ sbit) - sbit), so that the compiler vectorises. */
+#define NORMALISE(T, W)                                                                  \
 	do {                                                                             \
 		T *p = (T *)base;                                                        \
-		for (size_t i = 0; i < n; i++) {                                         \
-			int64_t v = (int64_t)p[i];                                       \
-			if (bs < 32) {                                                   \
-				v &= mask;                                               \
-				if (sgn && (v & sbit))                                   \
-					v -= sbit << 1;                                  \
+		for (size_t i = 0; i < n; i++)                                           \
+			p[i] = (T)(c + a * ((((W)p[i] & (W)mask) ^ (W)sbit) - (W)sbit)); \
+		if (range)                                                               \
+			for (size_t i = 0; i < n; i++) {                                 \
+				lo = p[i] < lo ? p[i] : lo;                              \
+				hi = p[i] > hi ? p[i] : hi;                              \
 			}                                                                \
-			if (mono1)                                                       \
-				v = flip - v;                                            \
-			p[i] = (T)v;                                                     \
-			lo = v < lo ? v : lo;                                            \
-			hi = v > hi ? v : hi;                                            \
-		}                                                                        \
 	} while (0)
 
 static void
@@ -189,21 +245,27 @@ normalise_slice(void *ctx, size_t z, unsigned worker)
 	struct build *b = ctx;
 	void *base = b->data + z * b->plane;
 	size_t n = b->npix;
-	unsigned bs = b->bits_stored;
-	int sgn = b->kind == K_S8 || b->kind == K_S16 || b->kind == K_S32, mono1 = b->mono1;
-	int64_t mask = bs < 32 ? ((int64_t)1 << bs) - 1 : -1, sbit = bs < 32 ? (int64_t)1 << (bs - 1) : 0;
+	unsigned bs = b->bits_stored, width = (unsigned)(b->plane / b->npix) * 8;
+	int sgn = b->kind == K_S8 || b->kind == K_S16 || b->kind == K_S32, range = !b->fused;
+	int64_t mask = bs < 32 ? ((int64_t)1 << bs) - 1 : 0xffffffff;
+	int64_t sbit = sgn ? (int64_t)1 << (bs - 1) : 0;
 	int64_t smin = sgn ? -((int64_t)1 << (bs - 1)) : 0;
 	int64_t smax = sgn ? ((int64_t)1 << (bs - 1)) - 1 : ((int64_t)1 << bs) - 1;
-	int64_t flip = smin + smax, lo = INT64_MAX, hi = INT64_MIN;
+	int64_t a = b->mono1 ? -1 : 1, c = b->mono1 ? smin + smax : 0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 
 	(void)worker;
+	if (bs == width && !b->mono1)
+		mask = -1, sbit = 0; /* nothing to change: only the range */
+	if (bs == width && !b->mono1 && !range)
+		return;
 	switch (b->kind) {
-	case K_U8: NORMALISE(uint8_t); break;
-	case K_S8: NORMALISE(int8_t); break;
-	case K_U16: NORMALISE(uint16_t); break;
-	case K_S16: NORMALISE(int16_t); break;
-	case K_U32: NORMALISE(uint32_t); break;
-	case K_S32: NORMALISE(int32_t); break;
+	case K_U8: NORMALISE(uint8_t, int32_t); break;
+	case K_S8: NORMALISE(int8_t, int32_t); break;
+	case K_U16: NORMALISE(uint16_t, int32_t); break;
+	case K_S16: NORMALISE(int16_t, int32_t); break;
+	case K_U32: NORMALISE(uint32_t, int64_t); break;
+	case K_S32: NORMALISE(int32_t, int64_t); break;
 	}
 	b->lo[z] = (double)lo;
 	b->hi[z] = (double)hi;
@@ -249,13 +311,46 @@ out_type(struct build *b)
 	return M3_FLOAT;
 }
 
+/* The output type from the range BitsStored allows, before any pixel is seen; fused when
+ * that type has the stored width, so that slices can be finished as they are decoded. */
+static int
+fuse(struct build *b)
+{
+	static const enum m3_type natural[] = {M3_UINT8, M3_INT16, M3_UINT16,
+					       M3_INT16, M3_UINT32, M3_INT32};
+	int sgn = b->kind == K_S8 || b->kind == K_S16 || b->kind == K_S32;
+	double smin = sgn ? -ldexp(1, (int)b->bits_stored - 1) : 0;
+	double smax = sgn ? ldexp(1, (int)b->bits_stored - 1) - 1 : ldexp(1, (int)b->bits_stored) - 1;
+	size_t isize = b->plane / b->npix;
+
+	if (b->rgb) {
+		b->out = b->kind == K_U8 ? M3_UINT8 : M3_UINT16;
+		b->identity = 1;
+	} else {
+		for (size_t z = 0; z < b->s->n; z++) {
+			b->lo[z] = smin;
+			b->hi[z] = smax;
+		}
+		b->out = out_type(b);
+		if (b->identity && b->out != natural[b->kind])
+			return 0;
+	}
+	b->osize = m3_type_size(b->out);
+	return b->osize == isize;
+}
+
+/* Integer slope 1 (the usual CT case) in integer arithmetic, which vectorises. */
 #define CONV_LOOP(IT, OT)                                                                \
 	do {                                                                             \
 		const IT *src = in;                                                      \
 		OT *dst = out;                                                           \
+		int32_t k = (int32_t)icpt;                                               \
 		if (backward)                                                            \
 			for (size_t i = n; i-- > 0;)                                     \
 				dst[i] = (OT)(src[i] * slope + icpt);                    \
+		else if (slope == 1 && icpt == k && sizeof(IT) < 4)                      \
+			for (size_t i = 0; i < n; i++)                                   \
+				dst[i] = (OT)((int32_t)src[i] + k);                      \
 		else                                                                     \
 			for (size_t i = 0; i < n; i++)                                   \
 				dst[i] = (OT)(src[i] * slope + icpt);                    \
@@ -448,6 +543,7 @@ setup(struct build *b, struct m3_vol *v, struct m3_err *e)
 	if ((b->lo = malloc(b->s->n * sizeof(double))) == NULL ||
 	    (b->hi = malloc(b->s->n * sizeof(double))) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	b->fused = fuse(b);
 	return M3_OK;
 }
 
@@ -536,9 +632,11 @@ m3d_volume_build(struct m3d_series *s, struct m3d_input *in, struct m3_pool *poo
 		if (rc != M3_OK)
 			return rc;
 	} while (again);
-	if ((rc = b.inplace ? permute(&b, e) : M3_OK) == M3_OK && !b.rgb)
+	if ((rc = b.inplace ? permute(&b, e) : M3_OK) == M3_OK && b.fused && b.inplace)
+		m3_pool_run(pool, finish_slice, &b, s->n);
+	if (rc == M3_OK && !b.fused && !b.rgb)
 		m3_pool_run(pool, normalise_slice, &b, s->n);
-	if (rc == M3_OK) {
+	if (rc == M3_OK && !b.fused) {
 		b.out = b.rgb ? (b.kind == K_U8 ? M3_UINT8 : M3_UINT16) : out_type(&b);
 		b.osize = m3_type_size(b.out);
 		if (!b.rgb)

@@ -64,6 +64,8 @@ struct m3_dcm_info {
 	long series_number, instance_number; /* LONG_MIN when absent */
 	unsigned rows, cols, frames, samples, bits_alloc, bits_stored, high_bit, pixel_rep;
 	int encapsulated;     /* compressed transfer syntax */
+	unsigned long long raw_offset; /* native little-endian grey or interleaved RGB pixel
+					* data starts here (0: it must go through GDCM) */
 	int imager_spacing;   /* spacing came from Imager Pixel Spacing (projection images) */
 	int enhanced;	      /* per-frame functional groups were read */
 	int guessed_position; /* classic multi-frame: frames 1.. placed from the first frame */
