@@ -11,6 +11,7 @@
 
 #include "m3/cli.h"
 #include "m3/http.h"
+#include "m3/sha256.h"
 
 struct m3_conn {
 	CURL *curl;
@@ -566,4 +567,27 @@ m3_http_do(struct m3_conn *c, m3_http_prepare prep, void *arg, struct m3_http_re
 	if (rc == M3_EREMOTE && c->net->retries > 0)
 		m3_err_prefix(e, "gave up after %d attempts", c->net->retries + 1);
 	return rc;
+}
+
+int
+m3_dicomweb_auth(struct m3_net *n, char *buf, size_t sz)
+{
+	const char *tok = getenv("M3_DICOMWEB_TOKEN"), *user = getenv("M3_DICOMWEB_USER");
+	const char *pw = getenv("M3_DICOMWEB_PASSWORD");
+	char up[512], b64[700];
+
+	if (tok != NULL && *tok != '\0') {
+		m3_net_secret(n, tok);
+		snprintf(buf, sz, "Authorization: Bearer %s", tok);
+		return 1;
+	}
+	if (user == NULL || *user == '\0')
+		return 0;
+	snprintf(up, sizeof(up), "%s:%s", user, pw != NULL ? pw : "");
+	m3_base64((const unsigned char *)up, strlen(up), b64);
+	m3_net_secret(n, pw);
+	snprintf(buf, sz, "Authorization: Basic %s", b64);
+	memset(up, 0, sizeof(up));
+	memset(b64, 0, sizeof(b64));
+	return 1;
 }

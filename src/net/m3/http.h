@@ -89,6 +89,13 @@ typedef int (*m3_http_prepare)(void *arg, struct m3_http_req *req, struct m3_err
 int m3_http_do(struct m3_conn *c, m3_http_prepare prep, void *arg, struct m3_http_resp *resp,
 	       struct m3_err *e);
 
+/*
+ * DICOMweb credentials from the environment: M3_DICOMWEB_TOKEN (bearer) or M3_DICOMWEB_USER
+ * and M3_DICOMWEB_PASSWORD (basic).  Fills buf with the "Authorization: ..." header and
+ * returns 1, or returns 0 when none are set.  The secrets are registered for redaction.
+ */
+int m3_dicomweb_auth(struct m3_net *n, char *buf, size_t sz);
+
 /* The text of <tag> in an XML body (first match), entities decoded, into out; 0 if found. */
 int m3_xml_tag(const char *xml, const char *tag, char *out, size_t outsz, const char **after);
 /* Decodes XML entities in place. */
