@@ -35,13 +35,42 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: m3-segment [-hlmqv] [-p preset[,preset...]] [-t low:high] [--otsu "
-		"classes]\n"
-		"                  [--hu-offset hu] [-g sigma[mm]] [--open r[mm]] [--close r[mm]]\n"
-		"                  [--fill-holes] [-c 6|26] [-k n] [-s voxels] [-j threads]\n"
-		"                  [-d auto|cpu|cuda] [-z level] [-o file] [--progress] "
-		"[--version]\n"
-		"                  [file ...]\n");
+		"usage: m3-segment [-lmqv] [-c 6|26] [-d auto|cpu|cuda] [-g sigma[mm]] [-j jobs]\n"
+		"                  [-k n] [-o file] [-p preset[,preset...]] [-s voxels]\n"
+		"                  [-t low:high] [-z level] [--close r[mm]] [--fill-holes]\n"
+		"                  [--hu-offset hu] [--open r[mm]] [--otsu classes] [--progress]\n"
+		"                  [file ...]\n"
+		"       m3-segment -h | --help | --version\n");
+}
+
+/* -h: the usage, then every option in a line. */
+static void
+help(void)
+{
+	usage(stdout);
+	printf("\n"
+	       "  -p, --preset LIST       bone, teeth, soft-tissue (HU ranges, see m3-segment(1))\n"
+	       "  -t, --threshold LO:HI   label LO <= v <= HI; an empty side is open\n"
+	       "      --hu-offset HU      move every preset range by HU (CBCT)\n"
+	       "      --otsu N            N classes by Otsu's method instead of -p/-t\n"
+	       "  -g, --gaussian SIGMA    Gaussian smoothing first (voxels, or mm)\n"
+	       "  -m, --median            3x3x3 median smoothing first\n"
+	       "      --open R            opening by a ball of R voxels (or Rmm)\n"
+	       "      --close R           closing by a ball of R voxels (or Rmm)\n"
+	       "      --fill-holes        fill closed cavities\n"
+	       "  -c, --connectivity N    6 or 26 for components (default 26)\n"
+	       "  -l, --keep-largest      keep the largest component of each label\n"
+	       "  -k, --keep N            keep the N largest components of each label\n"
+	       "  -s, --min-size VOXELS   clear components smaller than VOXELS\n"
+	       "  -j, --jobs N            CPU threads (default all cores)\n"
+	       "  -d, --device DEV        auto, cpu or cuda (default auto, or M3_DEVICE)\n"
+	       "  -o, --output FILE       write FILE (renamed into place at the end)\n"
+	       "  -z, --gzip LEVEL        gzip each output volume at LEVEL 0-9\n"
+	       "  -q, --quiet             no warnings\n"
+	       "  -v, --verbose           device, thresholds, components, times on stderr\n"
+	       "      --progress          progress on stderr even when not a terminal\n"
+	       "  -h, --help              this help\n"
+	       "      --version           name and version\n");
 }
 
 /* A label range from -t LOW:HIGH; an empty side is open. */
@@ -231,7 +260,7 @@ parse_args(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			break;
 		}
 		case 'h':
-			usage(stdout);
+			help();
 			return -1;
 		case 'j':
 			jobs = optarg;

@@ -24,7 +24,7 @@ check_grid(const struct m3_vol *in, struct seg_grid *g, struct m3_err *e)
 	if (in->rgb)
 		return m3_err_set(e, M3_EDATA, "an RGB %s, not a grey volume",
 				  in->dim == 3 ? "image" : "volume");
-	if (in->dim != 3)
+	if (in->dim != 3 || in->sizes[2] < 2) /* one slice is a 2D image too */
 		return m3_err_set(e, M3_EDATA, "a 2D image, not a volume");
 	if (m3_vol_nelem(in, &n, e) != M3_OK)
 		return e->code;

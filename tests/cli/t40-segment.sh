@@ -25,6 +25,19 @@ check '--version: name and version on stdout' '
 	run m3-segment --version && expect_code 0 && grep -q "^m3-segment (m3) [0-9]" out
 '
 
+check 'every option of --help is in the man page, and every option of the man page in --help' '
+	m3-segment --help >h.txt && man="$TOP/man/m3-segment.1" &&
+	for o in $(grep -o -- "--[a-z-]*" h.txt | sort -u); do
+		grep -q "^\.It.* Fl -${o#--}\( \|$\)" "$man" || { echo "# $o not in the man page" >&2; return 1; }
+	done &&
+	for o in $(grep -o -- "^  -[a-z]," h.txt | tr -d " ,"); do
+		grep -q "^\.It Fl ${o#-}\( \|$\)" "$man" || { echo "# $o not in the man page" >&2; return 1; }
+	done &&
+	for o in $(sed -n "s/^\.It Fl \([a-z-]*\).*/\1/p" "$man" | sed "s/^-/--/; s/^\([a-z]\)$/-\1/"); do
+		grep -q -- "$o[ ,]" h.txt || { echo "# $o not in --help" >&2; return 1; }
+	done
+'
+
 check 'nothing to segment: exit 2, one line' '
 	volgen -t int16 4 4 4 >a.nrrd && run m3-segment a.nrrd && expect_code 2 &&
 	expect_err "m3-segment: nothing to segment: give -p, -t or --otsu" && expect_empty out
@@ -211,9 +224,11 @@ bad() { # bad GLOB ARGS...: exit 3, one line matching GLOB, no stdout
 	run m3-segment "$@" && expect_code 3 && expect_err "$1" && expect_empty out
 }
 
-check 'a 2D image is refused: exit 3, one line' '
+check 'a 2D image (dimension 2, or 3 with one slice) is refused: exit 3, one line' '
 	volgen -t int16 5 4 >i.nrrd && run m3-segment -p bone i.nrrd && expect_code 3 &&
-	expect_err "m3-segment: i.nrrd: a 2D image, not a volume" && expect_empty out
+	expect_err "m3-segment: i.nrrd: a 2D image, not a volume" && expect_empty out &&
+	volgen -t int16 5 4 1 >j.nrrd && run m3-segment -p bone j.nrrd && expect_code 3 &&
+	expect_err "m3-segment: j.nrrd: a 2D image, not a volume"
 '
 
 check 'an RGB image or volume is refused: exit 3, one line' '
