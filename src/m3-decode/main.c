@@ -17,7 +17,7 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: m3-decode [-iklqvz] [-f nrrd|nifti] [-j N] [-o file] [-s series] "
+	fprintf(f, "usage: m3-decode [-klqvz] [-f nrrd|nifti] [-j N] [-o file] [-s series] "
 		   "[--keep-phi]\n"
 		   "                 [--progress] [file | folder | -] ...\n");
 }

@@ -36,6 +36,19 @@ check 'a bad option: usage on stderr, exit 2' '
 	expect_empty out
 '
 
+check 'every option of --help is in the man page and the other way round' '
+	m3-decode --help | grep -o -e "--[a-z-]*" -e "^  -[a-z]" | tr -d " " | sort -u >help.txt &&
+	sed -n "/^\.Sh OPTIONS/,/^\.Sh/p" "$TOP/man/m3-decode.1" |
+		sed -n "s/^\.It Fl \([a-z]\)\( , Fl Fl \([a-z-]*\)\)*.*/-\1 --\3/p; s/^\.It Fl Fl \([a-z-]*\).*/--\1/p" |
+		tr " " "\n" | grep -v "^--$" | sort -u >man.txt &&
+	diff help.txt man.txt >&2 && test -s man.txt
+'
+
+check 'the man page is mandoc -Tlint clean' '
+	command -v mandoc >/dev/null || return 0
+	mandoc -Tlint -Wwarning "$TOP/man/m3-decode.1" >&2
+'
+
 check '--version names m3-decode and GDCM' '
 	run m3-decode --version && expect_code 0 && grep -q "^m3-decode .*GDCM" out
 '
