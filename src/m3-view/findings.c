@@ -129,6 +129,8 @@ put_point(struct vbuf *b, int *first, const char *key, const struct jv *v, struc
 	return vbuf_printf(b, e, "[%.17g,%.17g]", x, y);
 }
 
+/* The image's keys, from an "image" object (the early draft) or from the line itself (m3-mammo,
+ * where "image" is the image's number in the stream). */
 static int
 put_image(struct vbuf *b, const struct jv *im, struct view_findings *f, struct m3_err *e)
 {
@@ -137,6 +139,8 @@ put_image(struct vbuf *b, const struct jv *im, struct view_findings *f, struct m
 	const struct jv *ps = jsonr_get(im, "pixel_spacing_mm"), *v;
 	int first = 1;
 
+	if (ps == NULL)
+		ps = jsonr_get(im, "spacing_mm");
 	if ((v = jsonr_get(im, "laterality")) != NULL && v->t == J_STR)
 		snprintf(f->laterality, sizeof(f->laterality), "%s", v->str);
 	if ((v = jsonr_get(im, "view")) != NULL && v->t == J_STR)
@@ -148,6 +152,9 @@ put_image(struct vbuf *b, const struct jv *im, struct view_findings *f, struct m
 			snprintf(f->file, sizeof(f->file), "%s", view_basename(v->str));
 	if (vbuf_str(b, "\"image\":{", e) != M3_OK ||
 	    put_fields(b, &first, im, keys, 0, e) != M3_OK)
+		return e->code;
+	if (f->index > 0 && (put_key(b, &first, "number", e) != M3_OK ||
+			     vbuf_printf(b, e, "%ld", f->index) != M3_OK))
 		return e->code;
 	if (ps != NULL && (ps->t == J_NUM || ps->t == J_ARR)) {
 		if (put_key(b, &first, "pixel_spacing_mm", e) != M3_OK ||
@@ -204,8 +211,13 @@ put_clusters(struct vbuf *b, const struct jv *a, struct m3_err *e)
 		if (m != NULL && m->t == J_ARR &&
 		    (put_key(b, &first, "members", e) != M3_OK || put_array(b, m, 0, e) != M3_OK))
 			return e->code;
-		if (put_point(b, &first, "centre", ctr != NULL ? ctr : jsonr_get(c, "center"), e) !=
-		    M3_OK)
+		if (ctr == NULL)
+			ctr = jsonr_get(c, "center");
+		if (put_point(b, &first, "centre", ctr != NULL ? ctr : c, e) != M3_OK)
+			return e->code;
+		if ((ctr = jsonr_get(c, "extent_mm")) != NULL && ctr->t == J_ARR &&
+		    (put_key(b, &first, "extent_mm", e) != M3_OK ||
+		     put_array(b, ctr, 1, e) != M3_OK))
 			return e->code;
 		if (x != NULL && x->t == J_NUM &&
 		    (put_key(b, &first, "extent", e) != M3_OK || put_num(b, x->num, e) != M3_OK))
@@ -227,9 +239,10 @@ reduce(const struct jv *o, struct view_findings *f, struct m3_err *e)
 	const struct jv *im = jsonr_get(o, "image"), *v;
 	struct vbuf *b = &f->json;
 
-	if (vbuf_str(b, "{", e) != M3_OK)
-		return e->code;
-	if (im != NULL && im->t == J_OBJ ? put_image(b, im, f, e) : vbuf_str(b, "\"image\":{}", e))
+	if (im != NULL && im->t == J_NUM && im->num >= 1 && im->num <= 1e9)
+		f->index = (long)im->num;
+	if (vbuf_str(b, "{", e) != M3_OK ||
+	    put_image(b, im != NULL && im->t == J_OBJ ? im : o, f, e) != M3_OK)
 		return e->code;
 	if ((v = jsonr_get(o, "calcifications")) != NULL && v->t == J_ARR
 		    ? put_calcs(b, v, f, e)
@@ -242,9 +255,14 @@ reduce(const struct jv *o, struct view_findings *f, struct m3_err *e)
 	if ((v = jsonr_get(o, "device")) != NULL && v->t == J_STR && v->len <= MAX_TEXT &&
 	    (vbuf_str(b, ",\"device\":", e) != M3_OK || view_json_vstr(b, v->str, v->len, e)))
 		return e->code;
-	if ((v = jsonr_get(o, "timings")) != NULL && v->t == J_OBJ &&
-	    (vbuf_str(b, ",\"timings\":", e) != M3_OK || put_numobj(b, v, e) != M3_OK))
-		return e->code;
+	for (const char *const *k = (const char *const[]){"timings", "timings_ms", NULL}; *k; k++)
+		if ((v = jsonr_get(o, *k)) != NULL && v->t == J_OBJ &&
+		    (vbuf_printf(b, e, ",\"%s\":", *k) != M3_OK || put_numobj(b, v, e) != M3_OK))
+			return e->code;
+	for (const char *const *k = (const char *const[]){"threshold", "candidates", NULL}; *k; k++)
+		if ((v = jsonr_get(o, *k)) != NULL && v->t == J_NUM &&
+		    (vbuf_printf(b, e, ",\"%s\":", *k) != M3_OK || put_num(b, v->num, e) != M3_OK))
+			return e->code;
 	if (f->file[0] == '\0') {
 		static const char *const names[] = {"overlay", "png", "file", NULL};
 

@@ -3,6 +3,7 @@
  * the data (images as data: URIs, findings, scenes, the volume) inside it; it loads no URL.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "m3/json.h"
@@ -42,6 +43,18 @@ name_has_view(const char *name, const struct view_findings *f)
 	return strstr(n, a) != NULL || strstr(n, b) != NULL;
 }
 
+/* The last run of digits in a file name ("marks-3.png" -> 3), or -1. */
+static long
+name_number(const char *name)
+{
+	long n = -1;
+
+	for (const char *s = name; *s != '\0'; s++)
+		if (isdigit((unsigned char)*s) && (s == name || !isdigit((unsigned char)s[-1])))
+			n = strtol(s, NULL, 10);
+	return n;
+}
+
 static void
 pair(struct view_page *pg, size_t fi, size_t ii)
 {
@@ -64,6 +77,12 @@ view_match(struct view_page *pg)
 	for (size_t f = 0; f < pg->nfnd; f++) /* the image's name says laterality and view */
 		for (size_t i = 0; i < pg->nimg && pg->fnd[f].image < 0; i++)
 			if (pg->img[i].findings < 0 && name_has_view(pg->img[i].name, &pg->fnd[f]))
+				pair(pg, f, i);
+	for (size_t f = 0; f < pg->nfnd; f++) /* m3-mammo -o marks-%n.png: the image's number */
+		for (size_t i = 0; i < pg->nimg && pg->fnd[f].image < 0 && pg->fnd[f].index > 0;
+		     i++)
+			if (pg->img[i].findings < 0 &&
+			    name_number(pg->img[i].name) == pg->fnd[f].index)
 				pair(pg, f, i);
 	for (size_t f = 0; f < pg->nfnd; f++) { /* then in the order given */
 		while (next < pg->nimg && pg->img[next].findings >= 0)

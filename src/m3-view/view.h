@@ -52,6 +52,7 @@ struct view_findings {
 	char view[16];
 	char file[256]; /* image.file / overlay / png, when the line names its image */
 	double width, height; /* image.width/height, 0 when absent */
+	long index; /* m3-mammo's "image": its number in the stream (-o marks-%n.png), or 0 */
 	size_t ncalc;
 	int image; /* index into the images, or -1 */
 	unsigned long line;

@@ -522,6 +522,8 @@
 			labelShapes(group, sc.name.replace(/\.[^.]*$/, ''));
 			scene.appendChild(group);
 		});
+		var b = bounds(scene);
+		if (b) scene.insertBefore(frontView(b), scene.firstChild);
 		x3d.appendChild(scene);
 		$('stage3d').appendChild(x3d);
 	}
@@ -548,16 +550,53 @@
 			tr.title = 'Transparency (double-click to reset)';
 			tr.setAttribute('aria-label', L.name + ' transparency');
 			resettable(tr, t0, function () { L.material.setAttribute('transparency', tr.value); });
+			var row = el('div', 'tr');
+			row.appendChild(el('span', 'dt', 'Transparency'));
+			row.appendChild(tr);
 			li.appendChild(lab);
-			li.appendChild(el('span', 'dt', 'transparent'));
-			li.appendChild(tr);
+			li.appendChild(row);
 			ul.appendChild(li);
 		});
+	}
+	/* Bounds of every Coordinate point of the scene (m3-x3d writes LPS millimetres). */
+	function bounds(root) {
+		var lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+		Array.prototype.forEach.call(root.getElementsByTagName('coordinate'), function (c) {
+			var v = (c.getAttribute('point') || '').split(/[\s,]+/);
+			for (var i = 0; i + 2 < v.length; i += 3)
+				for (var k = 0; k < 3; k++) {
+					var x = +v[i + k];
+					if (isFinite(x)) { lo[k] = Math.min(lo[k], x); hi[k] = Math.max(hi[k], x); }
+				}
+		});
+		return lo[0] <= hi[0] ? { lo: lo, hi: hi } : null;
+	}
+	/* A viewpoint from the patient's front (LPS: -y), a little to the right, head up, that
+	 * fits the bounds: orientation = Rz(az) * Rx(90 degrees) as an axis and angle. */
+	function frontView(b) {
+		var c = [0, 1, 2].map(function (k) { return (b.lo[k] + b.hi[k]) / 2; });
+		var r = Math.max(1e-6, Math.hypot(b.hi[0] - b.lo[0], b.hi[1] - b.lo[1], b.hi[2] - b.lo[2]) / 2);
+		var fov = Math.PI / 4, d = r / Math.sin(fov / 2) * 1.05, az = -Math.PI / 6;
+		var qz = [0, 0, Math.sin(az / 2), Math.cos(az / 2)], qx = [Math.SQRT1_2, 0, 0, Math.SQRT1_2];
+		var q = [ /* qz * qx */
+			qz[3] * qx[0] + qz[0] * qx[3] + qz[1] * qx[2] - qz[2] * qx[1],
+			qz[3] * qx[1] - qz[0] * qx[2] + qz[1] * qx[3] + qz[2] * qx[0],
+			qz[3] * qx[2] + qz[0] * qx[1] - qz[1] * qx[0] + qz[2] * qx[3],
+			qz[3] * qx[3] - qz[0] * qx[0] - qz[1] * qx[1] - qz[2] * qx[2]];
+		var angle = 2 * Math.acos(Math.max(-1, Math.min(1, q[3]))), s = Math.sin(angle / 2) || 1;
+		var dir = [-Math.sin(az), Math.cos(az), 0]; /* where it looks: R * (0, 0, -1) */
+		var vp = document.createElement('viewpoint');
+		vp.setAttribute('position', [c[0] - dir[0] * d, c[1] - dir[1] * d, c[2]].join(' '));
+		vp.setAttribute('orientation', [q[0] / s, q[1] / s, q[2] / s, angle].join(' '));
+		vp.setAttribute('centerOfRotation', c.join(' '));
+		vp.setAttribute('fieldOfView', String(fov));
+		vp.setAttribute('description', 'front');
+		return vp;
 	}
 	function fitScene() {
 		if (!x3d || !x3d.runtime) return;
 		x3d.runtime.resetView();
-		x3d.runtime.showAll('negZ');
+		if (!x3d.querySelector('viewpoint')) x3d.runtime.showAll('negZ');
 	}
 	$('reset3d').addEventListener('click', fitScene);
 
