@@ -287,11 +287,12 @@ src_objects(struct src *s, struct m3_conn *c, struct m3_err *e)
 		time_to_iso(st.st_mtime, mt, sizeof(mt));
 		return src_add(s, s->path, s->path, (uint64_t)st.st_size, NULL, mt, e);
 	case SRC_S3:
-		if (s->prefix)
-			return m3_s3_list(&s->s3, c, s->bucket, s->key, add_s3, s, e);
-		return head_one(s, c, e);
+		rc = s->prefix ? m3_s3_list(&s->s3, c, s->bucket, s->key, add_s3, s, e)
+			       : head_one(s, c, e);
+		return rc == M3_OK ? rc : m3_err_prefix(e, "%s", s->url);
 	case SRC_HTTP:
-		return head_one(s, c, e);
+		rc = head_one(s, c, e);
+		return rc == M3_OK ? rc : m3_err_prefix(e, "%s", s->url);
 	default:
 		return m3_err_set(e, M3_EFAIL, "internal error: source kind");
 	}
