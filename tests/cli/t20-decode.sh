@@ -158,6 +158,13 @@ a, _ = c.read_nrrd(\"a.nrrd\"); b, _ = c.read_nrrd(\"b.nrrd\")
 s = a + b; sys.exit(0 if (s == 4095).all() else 1)"
 '
 
+check 'enhanced multi-frame, frames shuffled: equal to dcm2niix and to the same slices as files' '
+	$MK --multiframe --size 20x16x9 --seed 5 --iop 0,1,0,0,0,-1 mf &&
+	$MK --size 20x16x9 --seed 5 --iop 0,1,0,0,0,-1 sf &&
+	run m3-decode mf && expect_code 0 && mv out a.nrrd && same a.nrrd mf &&
+	m3-decode sf | cmp - a.nrrd
+'
+
 check 'two series mixed in one folder: -l lists two, the stream has two volumes' '
 	mkdir mix && cp "$D"/ax/*.dcm mix/ && $MK --size 8x8x4 --seed 9 --prefix Z mix &&
 	run m3-decode -l mix && expect_code 0 && test "$(wc -l <out)" = 2 &&
@@ -255,6 +262,20 @@ check 'pseudonyms are stable, and M3_PSEUDO_KEY changes them' '
 	a=$(m3-decode -l "$D/ax") && b=$(m3-decode -l "$D/ax") && test "$a" = "$b" &&
 	c=$(M3_PSEUDO_KEY=secret m3-decode -l "$D/ax") && test "$a" != "$c"
 '
+
+skip_unless m3-phantom "bin/m3-phantom is not built"
+[ -n "$skip_reason" ] || command -v dcm2niix >/dev/null || skip_reason="dcm2niix is not installed"
+check 'm3-phantom mammo: one 2D volume per image, laterality and view, values of dcm2niix' '
+	m3-phantom mammo --size 128x160 -o mg 2>/dev/null && run m3-decode -q mg && expect_code 0 &&
+	test "$(volumes out)" = 4 && grep -a -q "^dimension: 2$" out &&
+	grep -a -q "^m3-laterality:=L$" out && grep -a -q "^m3-view:=MLO$" out &&
+	grep -a -q "^m3-presentation:=FOR PRESENTATION$" out &&
+	grep -a -q "^space directions: (0.07,0,0) (0,0.07,0)$" out &&
+	run m3-decode mg/L_CC.dcm && expect_code 0 && mv out a.nrrd &&
+	mkdir n && dcm2niix -z n -b n -s y -o n -f x mg/L_CC.dcm >/dev/null 2>&1 &&
+	$CMP a.nrrd n/x.nii --ignore-origin
+'
+skip_reason=
 
 check 'binary to a terminal is refused' '
 	command -v script >/dev/null || return 0

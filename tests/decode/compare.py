@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Compares what m3-decode wrote with what dcm2niix wrote for the same DICOM series.
 
-    compare.py MINE REF.nii [--tol T]
+    compare.py MINE REF.nii [--tol T] [--ignore-origin]
 
 MINE is an m3 volume stream (NRRD, LPS) or a NIfTI file; REF is dcm2niix's NIfTI (RAS).
 Every voxel of MINE must land, through the two affines, on a voxel of REF (same world
 position within 1/1000 voxel) with the same value (scaled values, within T).  dcm2niix may
 flip or reorder axes; the check does not care how the voxels are laid out, only where they
-are and what they hold.  Exit 0 when they agree; else a line saying what differs, exit 1.
+are and what they hold.  --ignore-origin compares axes and spacing but not the origin, for
+projection images (dcm2niix invents one for them).  Exit 0 when they agree; else a line saying what differs, exit 1.
 """
 import gzip
 import sys
@@ -33,6 +34,7 @@ def read_nrrd(path):
             continue
         k, _, v = line.partition(":")
         f[k.strip()] = v.strip()
+    f.setdefault("space origin", "(0,0,0)")
     sizes = [int(x) for x in f["sizes"].split()]
     dt = np.dtype(TYPES[f["type"]]).newbyteorder("<" if f.get("endian", "little") == "little"
                                                  else ">")
@@ -54,7 +56,9 @@ def read_nrrd(path):
 
 def main():
     mine, ref = sys.argv[1], sys.argv[2]
-    tol = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--tol" else 1e-3
+    args = sys.argv[3:]
+    tol = float(args[args.index("--tol") + 1]) if "--tol" in args else 1e-3
+    no_origin = "--ignore-origin" in args
     if mine.endswith((".nii", ".nii.gz")):
         img = nib.load(mine)
         data, aff = np.asarray(img.get_fdata()), img.affine
@@ -70,6 +74,10 @@ def main():
         print("sizes differ: %s vs dcm2niix %s" % (data.shape, rdata.shape))
         return 1
     t = np.linalg.inv(raff) @ aff
+    if no_origin:
+        # a signed permutation; put index 0 of each of my axes at the matching end of REF's
+        r = np.round(t[:3, :3])
+        t[:3, 3] = [sum(rdata.shape[i] - 1 for j in range(3) if r[i, j] < 0) for i in range(3)]
     if np.abs(t - np.round(t)).max() > 1e-3 * max(1, np.abs(t).max()):
         print("geometry differs: mine\n%s\ndcm2niix\n%s" % (aff, raff))
         return 1

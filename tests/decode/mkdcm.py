@@ -30,6 +30,16 @@ def el(tag, vr, value):
     return struct.pack("<HH2sH", g, e, vr.encode(), len(value)) + value
 
 
+def item(elems):
+    body = b"".join(elems)
+    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+
+def sq(tag, items):
+    body = b"".join(items)
+    return struct.pack("<HH2sHI", tag[0], tag[1], b"SQ", 0, len(body)) + body
+
+
 def us(v):
     return struct.pack("<H", v)
 
@@ -79,6 +89,8 @@ def main():
     p.add_argument("--tilt", type=float, default=0.0, help="gantry tilt in degrees")
     p.add_argument("--shuffle", action="store_true", help="instance numbers not in slice order")
     p.add_argument("--prefix", default="IM")
+    p.add_argument("--multiframe", action="store_true",
+                   help="one enhanced CT file, frames in shuffled order, per-frame positions")
     a = p.parse_args()
 
     nx, ny, nz = (int(v) for v in a.size.split("x"))
@@ -97,6 +109,7 @@ def main():
     order = list(range(nz))
     if a.shuffle:
         rng.shuffle(order)
+    frames = []
     for k in range(nz):
         if k == a.skip:
             continue
@@ -108,7 +121,7 @@ def main():
         ipp = org + step * k
         inst = order[k] + 1
         sop = uid(a.seed, "sop%d" % k)
-        elems = [
+        elems = dict([
             ((8, 0x16), el((8, 0x16), "UI", "1.2.840.10008.5.1.4.1.1.2")),
             ((8, 0x18), el((8, 0x18), "UI", sop)),
             ((8, 0x60), el((8, 0x60), "CS", a.modality)),
@@ -137,8 +150,41 @@ def main():
             ((0x28, 0x1052), el((0x28, 0x1052), "DS", ds(a.intercept))),
             ((0x28, 0x1053), el((0x28, 0x1053), "DS", ds(a.slope))),
             ((0x7fe0, 0x10), el((0x7fe0, 0x10), "OW", pix)),
-        ]
-        write(os.path.join(a.dir, "%s%04d.dcm" % (a.prefix, k + 1)), elems, sop_inst=sop)
+        ])
+        if a.multiframe:
+            frames.append((k, ipp, pix, elems))
+            continue
+        write(os.path.join(a.dir, "%s%04d.dcm" % (a.prefix, k + 1)), list(elems.items()),
+              sop_inst=sop)
+    if a.multiframe:
+        write_enhanced(a, frames, rng, iop, rs, cs, gap)
+
+
+def write_enhanced(a, frames, rng, iop, rs, cs, gap):
+    """The frames as one enhanced CT object: geometry and rescale in functional groups."""
+    frames = [frames[i] for i in rng.permutation(len(frames))]
+    top = dict(frames[0][3])
+    for t in [(0x20, 0x32), (0x20, 0x37), (0x28, 0x30), (0x28, 0x1052), (0x28, 0x1053),
+              (0x18, 0x50), (0x20, 0x13), (0x7fe0, 0x10)]:
+        top.pop(t, None)
+    shared = item([
+        sq((0x20, 0x9116), [item([el((0x20, 0x37), "DS", ds(*iop))])]),
+        sq((0x28, 0x9110), [item([el((0x18, 0x50), "DS", ds(gap)),
+                                  el((0x28, 0x30), "DS", ds(rs, cs))])]),
+        sq((0x28, 0x9145), [item([el((0x28, 0x1052), "DS", ds(a.intercept)),
+                                  el((0x28, 0x1053), "DS", ds(a.slope)),
+                                  el((0x28, 0x1054), "LO", "HU")])]),
+    ])
+    per = [item([sq((0x20, 0x9113), [item([el((0x20, 0x32), "DS", ds(*ipp))])])])
+           for _, ipp, _, _ in frames]
+    top[(0x28, 0x08)] = el((0x28, 0x08), "IS", str(len(frames)))
+    top[(0x5200, 0x9229)] = sq((0x5200, 0x9229), [shared])
+    top[(0x5200, 0x9230)] = sq((0x5200, 0x9230), per)
+    top[(0x7fe0, 0x10)] = el((0x7fe0, 0x10), "OW", b"".join(f[2] for f in frames))
+    cls = "1.2.840.10008.5.1.4.1.1.2.1"
+    top[(8, 0x16)] = el((8, 0x16), "UI", cls)
+    write(os.path.join(a.dir, "%s-enhanced.dcm" % a.prefix), list(top.items()), sop_class=cls,
+          sop_inst=uid(a.seed, "enhanced"))
 
 
 if __name__ == "__main__":
