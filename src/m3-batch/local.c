@@ -41,7 +41,7 @@ catch_stop(void)
 }
 
 struct slot {
-	size_t study;
+	size_t study, k; /* index in the manifest, in todo */
 	int fd; /* read end of the pipe the runner writes its error line to */
 	double t0;
 };
@@ -91,13 +91,15 @@ report(const struct local_opts *o, const struct study *s, int rc, const char *er
 
 int
 local_run(const struct batch *b, const struct manifest *m, const size_t *todo, size_t ntodo,
-	  const struct local_opts *o)
+	  const struct local_opts *o, int *rcs)
 {
 	struct slot slots[MAXJOBS];
 	struct m3_progress pg;
 	size_t next = 0, ndone = 0, nq = 0, nf = 0;
 	unsigned running = 0, jobs = o->jobs > MAXJOBS ? MAXJOBS : o->jobs;
 
+	for (size_t i = 0; i < ntodo; i++)
+		rcs[i] = -1;
 	m3_progress_init(&pg, o->progress, o->quiet);
 	catch_stop();
 	while ((next < ntodo && !stopping) || running > 0) {
@@ -112,7 +114,7 @@ local_run(const struct batch *b, const struct manifest *m, const size_t *todo, s
 				break;
 			}
 			pids[i] = pid;
-			slots[i] = (struct slot){todo[next], fd, now_s()};
+			slots[i] = (struct slot){todo[next], next, fd, now_s()};
 			running++;
 			next++;
 		}
@@ -134,6 +136,7 @@ local_run(const struct batch *b, const struct manifest *m, const size_t *todo, s
 			err[r > 0 ? r : 0] = '\0';
 			close(slots[i].fd);
 			pids[i] = 0;
+			rcs[slots[i].k] = rc;
 			running--;
 			ndone += rc == RUN_DONE;
 			nq += rc == RUN_QUARANTINED;

@@ -10,8 +10,9 @@ struct local_opts {
 	long retries;
 };
 
-/* Runs the studies m->v[todo[i]]; 0, or 128+N when stopped by signal N. */
+/* Runs the studies m->v[todo[i]], each runner's exit in rcs[i] (-1: not run); 0, or 128+N
+ * when stopped by signal N. */
 int local_run(const struct batch *b, const struct manifest *m, const size_t *todo, size_t ntodo,
-	      const struct local_opts *o);
+	      const struct local_opts *o, int *rcs);
 
 #endif

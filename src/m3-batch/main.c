@@ -224,29 +224,41 @@ wanted(const struct opts *o, const struct fold *f)
 }
 
 /* The batch's exit: 1 if a study failed or is unfinished, else 4 if one ran out of retries,
- * else 3 if one is quarantined, else 0. */
+ * else 3 if one is quarantined, else 0.  A study run now counts by how that run ended (a
+ * forced rerun may fail while older results stay); any other by its state. */
 static int
-batch_exit(const struct opts *o, const struct manifest *m, const struct fold *f, int report)
+batch_exit(const struct opts *o, const struct manifest *m, const struct fold *f, const int *ran,
+	   int report)
 {
 	size_t nsel = 0, nd = 0, nq = 0, nr = 0, nf = 0;
 
 	for (size_t i = 0; i < m->n; i++) {
+		int rc = ran[i];
 		if (!selected(o, m->v[i].id))
 			continue;
 		nsel++;
-		if (f[i].state == ST_DONE)
-			nd++;
-		else if (f[i].state == ST_QUARANTINED)
-			nq++;
-		else if (f[i].state == ST_FAILED && f[i].exit == 4)
-			nr++;
-		else
-			nf++;
+		if (rc < 0)
+			rc = f[i].state == ST_DONE		      ? RUN_DONE
+			     : f[i].state == ST_QUARANTINED		      ? RUN_QUARANTINED
+			     : f[i].state == ST_FAILED && f[i].exit == 4 ? RUN_EXHAUSTED
+									   : RUN_FAILED;
+		nd += rc == RUN_DONE;
+		nq += rc == RUN_QUARANTINED;
+		nr += rc == RUN_EXHAUSTED;
+		nf += rc != RUN_DONE && rc != RUN_QUARANTINED && rc != RUN_EXHAUSTED;
 	}
-	if (report && nd < nsel)
-		m3_warn("%zu of %zu studies done: %zu quarantined, %zu failed, %zu out of retries "
-			"(m3-batch --status %s)",
-			nd, nsel, nq, nf, nr, o->results);
+	if (report && nd < nsel) {
+		char more[128] = "";
+		if (nq)
+			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu quarantined", nq);
+		if (nr)
+			snprintf(more + strlen(more), sizeof(more) - strlen(more),
+				 ", %zu out of retries", nr);
+		if (nf)
+			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu failed", nf);
+		m3_warn("%zu of %zu studies done%s (m3-batch --status %s)", nd, nsel, more,
+			o->results);
+	}
 	return nf ? 1 : nr ? 4 : nq ? 3 : 0;
 }
 
@@ -376,14 +388,26 @@ run_batch(struct opts *o, const char *pipeline)
 		goto out;
 	}
 	struct local_opts lo = {o->jobs, o->progress, o->quiet, o->verbose, o->retries};
-	rc = local_run(&b, &m, todo, n, &lo);
-	fold_release(f, m.n);
-	if (state_fold(b.results, &m, f, &e) != M3_OK) {
+	int *rcs = calloc(n ? n : 1, sizeof(*rcs)), *ran = malloc(m.n * sizeof(*ran));
+	if (rcs == NULL || ran == NULL) {
+		free(rcs);
+		free(ran);
+		m3_err_set(&e, M3_ENOMEM, "out of memory");
 		rc = m3_report(&e);
 		goto out;
 	}
-	if (rc == 0)
-		rc = batch_exit(o, &m, f, !o->quiet);
+	rc = local_run(&b, &m, todo, n, &lo, rcs);
+	for (size_t i = 0; i < m.n; i++)
+		ran[i] = -1;
+	for (size_t i = 0; i < n; i++)
+		ran[todo[i]] = rcs[i] == RUN_BUSY ? RUN_FAILED : rcs[i];
+	free(rcs);
+	fold_release(f, m.n);
+	if (state_fold(b.results, &m, f, &e) != M3_OK)
+		rc = m3_report(&e);
+	else if (rc == 0)
+		rc = batch_exit(o, &m, f, ran, !o->quiet);
+	free(ran);
 out:
 	if (f != NULL)
 		fold_release(f, m.n);

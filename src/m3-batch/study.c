@@ -138,7 +138,7 @@ stage_name(const char *tpl, int k, int nstages, char *name, size_t sz)
 	int n = 1;
 
 	name[0] = '\0';
-	if (strpbrk(tpl, ";&\n`()'\"\\") != NULL)
+	if (strpbrk(tpl, ";&\n`()") != NULL)
 		return;
 	for (const char *q = tpl; *q != '\0'; q++)
 		n += *q == '|';
