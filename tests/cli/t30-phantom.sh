@@ -1,0 +1,199 @@
+#!/bin/sh
+# m3-phantom as a user runs it: DICOM that tools we did not write accept, truth that matches
+# the pixels, the same bytes for the same seed, and no partial output on failure.
+. "$(dirname "$0")/lib.sh"
+
+PHTOOLS="$TOP/tests/phantom"
+MSIZE="--size 512x640"
+CSIZE="--size 96x96x64"
+VIEWS="R_CC.dcm L_CC.dcm R_MLO.dcm L_MLO.dcm"
+
+# A python3 with numpy (and nibabel for the NIfTI check), Debian's if the first on PATH lacks it.
+PY=
+for p in python3 /usr/bin/python3; do
+	if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; break; fi
+done
+need_py() {
+	if [ -z "$PY" ]; then skip_reason="no python3 with numpy"; else skip_reason=; fi
+}
+
+# Studies made once and compared by several checks.
+DATA="$SCRATCH/data"
+mkdir -p "$DATA"
+m3-phantom mammo -s 7 $MSIZE -o "$DATA/m7" 2>"$DATA/m7.err"
+m3-phantom mammo -s 7 $MSIZE --noise 0 -o "$DATA/m7q" 2>"$DATA/m7q.err"
+
+check '--help: usage and every option on stdout, exit 0' '
+	run m3-phantom --help && expect_code 0 && expect_empty err &&
+	grep -q "^usage: m3-phantom mammo|cbct" out && grep -q -- "--syntax" out
+'
+
+check '--version: one line on stdout' '
+	run m3-phantom --version && expect_code 0 && expect_empty err &&
+	grep -q "^m3-phantom (m3) [0-9]" out
+'
+
+check 'bad option: usage on stderr, exit 2' '
+	run m3-phantom mammo --bogus && expect_code 2 && expect_empty out &&
+	grep -q "^usage: m3-phantom" err
+'
+
+check 'bad mode, no mode, two modes: one line, exit 2' '
+	run m3-phantom ct -o x && expect_code 2 && expect_err "m3-phantom: ct: unknown mode*" &&
+	run m3-phantom -o x && expect_code 2 && expect_err "m3-phantom: missing mode*" &&
+	run m3-phantom mammo cbct -o x && expect_code 2 && expect_err "*one mode only*" &&
+	expect_files
+'
+
+check 'bad --size, --syntax, --seed, --spacing, mammo --artefacts: exit 2, nothing made' '
+	run m3-phantom mammo --size 512 -o x && expect_code 2 && expect_err "*--size:*" &&
+	run m3-phantom cbct --size 10x10 -o x && expect_code 2 && expect_err "*--size:*" &&
+	run m3-phantom mammo --size 0x64 -o x && expect_code 2 &&
+	run m3-phantom mammo --syntax jpeg -o x && expect_code 2 && expect_err "*--syntax:*" &&
+	run m3-phantom mammo -s -1 -o x && expect_code 2 && expect_err "*--seed:*" &&
+	run m3-phantom mammo --spacing 0 -o x && expect_code 2 && expect_err "*--spacing:*" &&
+	run m3-phantom mammo --artefacts -o x && expect_code 2 && expect_err "*only for cbct" &&
+	expect_files
+'
+
+check 'mammo -o dir: four views and truth.json, nothing else left' '
+	run m3-phantom mammo -s 7 $MSIZE -o study && expect_code 0 && expect_empty err &&
+	expect_empty out && expect_files study &&
+	[ "$(ls -A study | sort | tr "\n" " ")" = "L_CC.dcm L_MLO.dcm R_CC.dcm R_MLO.dcm truth.json " ]
+'
+
+check 'mammo: the same seed gives the same bytes, at any -j' '
+	m3-phantom mammo -s 7 $MSIZE -j 1 -o a && m3-phantom mammo -s 7 $MSIZE -j 3 -o b &&
+	for f in $VIEWS truth.json; do
+		cmp a/$f "$DATA/m7/$f" && cmp b/$f "$DATA/m7/$f" || return 1
+	done
+'
+
+check 'mammo: another seed gives other images and other truth' '
+	m3-phantom mammo -s 8 $MSIZE -o a &&
+	for f in $VIEWS truth.json; do
+		if cmp -s a/$f "$DATA/m7/$f"; then echo "# $f did not change" >&2; return 1; fi
+	done
+'
+
+check 'mammo without -o: a tar stream of the same files' '
+	run m3-phantom mammo -s 7 $MSIZE && expect_code 0 && expect_empty err &&
+	tar tf out >list && [ "$(tr "\n" " " <list)" = "R_CC.dcm L_CC.dcm R_MLO.dcm L_MLO.dcm truth.json " ] &&
+	mkdir x && tar xf out -C x && for f in $VIEWS truth.json; do cmp x/$f "$DATA/m7/$f" || return 1; done
+'
+
+check 'mammo -o study.tar: the same tar stream, written whole' '
+	m3-phantom mammo -s 7 $MSIZE >want.tar && run m3-phantom mammo -s 7 $MSIZE -o s.tar &&
+	expect_code 0 && expect_empty out && cmp s.tar want.tar && expect_files s.tar want.tar
+'
+
+check 'an existing empty directory is filled; a non-empty one is refused and left alone' '
+	mkdir e && run m3-phantom mammo -s 7 $MSIZE -o e/ && expect_code 0 && cmp e/truth.json "$DATA/m7/truth.json" &&
+	mkdir f && echo keep >f/mine && run m3-phantom mammo -s 7 $MSIZE -o f &&
+	expect_code 2 && expect_err "m3-phantom: f: directory exists and is not empty" &&
+	[ "$(ls -A f)" = mine ] && expect_files e f
+'
+
+check '-o in an unwritable place: one error line, exit 1 or 5, nothing left behind' '
+	if [ "$(id -u)" -eq 0 ]; then where=/proc/self/m3-phantom-test; else
+		mkdir ro && chmod 555 ro && where=ro/study; fi
+	run m3-phantom mammo $MSIZE -o "$where" && { expect_code 1 || expect_code 5; } &&
+	expect_err "m3-phantom: $where: *" && expect_empty out &&
+	{ [ "$where" != ro/study ] || [ -z "$(ls -A ro)" ]; } &&
+	run m3-phantom mammo $MSIZE -o "$where.tar" && { expect_code 1 || expect_code 5; } &&
+	expect_err "m3-phantom: $where.tar: *" &&
+	{ [ "$where" != ro/study ] || [ -z "$(ls -A ro)" ]; }
+'
+
+skip_unless dcmdump "dcmtk's dcmdump is not installed"
+check 'dcmtk dcmdump parses every view; the attributes are right' '
+	for f in $VIEWS; do
+		dcmdump -q "$DATA/m7/$f" >d.txt 2>e.txt && [ ! -s e.txt ] || { cat e.txt >&2; return 1; }
+		lat=${f%%_*}; pos=${f#*_}; pos=${pos%.dcm}
+		grep -q "(0020,0062) CS \[$lat\]" d.txt && grep -q "(0018,5101) CS \[$pos\]" d.txt &&
+		grep -q "(0008,0016) UI =DigitalMammographyXRayImageStorageForPresentation" d.txt &&
+		grep -q "(0008,0068) CS \[FOR PRESENTATION\]" d.txt &&
+		grep -q "(0018,0015) CS \[BREAST\]" d.txt && grep -q "(0008,0060) CS \[MG\]" d.txt &&
+		grep -q "(0010,0010) PN \[PHANTOM^MAMMO\]" d.txt &&
+		grep -q "(0010,0020) LO \[M3-PHANTOM-7\]" d.txt &&
+		grep -q "(0028,0004) CS \[MONOCHROME2\]" d.txt && grep -q "(0028,0101) US 14" d.txt &&
+		grep -q "(0028,0030) DS \[0.07\\\\0.07\]" d.txt &&
+		grep -q "(0018,1164) DS \[0.07\\\\0.07\]" d.txt &&
+		grep -q "(0028,0010) US 640" d.txt && grep -q "(0028,0011) US 512" d.txt || {
+			echo "# $f: an attribute is wrong" >&2; return 1; }
+	done
+'
+
+skip_unless dciodvfy "dicom3tools dciodvfy is not installed"
+check 'dciodvfy: no errors in the mammography IOD' '
+	for f in $VIEWS; do
+		dciodvfy "$DATA/m7/$f" >v.txt 2>&1
+		grep -q "MammographyImageForPresentation" v.txt || { echo "# $f: IOD not recognised" >&2; return 1; }
+		if grep -i "error" v.txt >&2; then return 1; fi
+	done
+'
+
+need_py
+check 'truth.json: views match the files (UIDs, sizes), clusters hold 3-20 within 1 cm^2' '
+	"$PY" - "$DATA/m7" <<-EOF
+	import json, sys
+	sys.path.insert(0, "$PHTOOLS")
+	import dcm
+	d = sys.argv[1]
+	t = json.load(open(d + "/truth.json"))
+	assert t["seed"] == 7 and len(t["views"]) == 4
+	for v in t["views"]:
+	    ds = dcm.read(d + "/" + v["file"])
+	    assert dcm.text(ds, 0x00080018) == v["sop_uid"], v["file"]
+	    assert dcm.text(ds, 0x0020000D) == t["study_uid"]
+	    assert (dcm.us(ds, 0x00280011), dcm.us(ds, 0x00280010)) == (v["columns"], v["rows"])
+	    assert dcm.text(ds, 0x00200062) == v["laterality"]
+	assert len(t["calcifications"]) >= 4 and len(t["clusters"]) >= 1
+	kinds = set(x["kind"] for x in t["distractors"])
+	assert {"noise-peak", "benign-calcification"} <= kinds, kinds
+	for c in t["calcifications"]:
+	    assert 0.1 <= c["diameter_mm"] <= 1.0, c
+	EOF
+'
+
+check 'each calcification rises by its contrast at its x/y (noise-free), not beside it' '
+	"$PY" "$PHTOOLS/check_mammo.py" "$DATA/m7q" exact &&
+	"$PY" "$PHTOOLS/check_mammo.py" "$DATA/m7q" shifted
+'
+
+check 'with quantum noise the calcifications still rise by their contrast on average' '
+	"$PY" "$PHTOOLS/check_mammo.py" "$DATA/m7" noisy
+'
+
+check '--noise 0 changes the pixels, not the truth' '
+	cmp "$DATA/m7/truth.json" "$DATA/m7q/truth.json" &&
+	! cmp -s "$DATA/m7/L_CC.dcm" "$DATA/m7q/L_CC.dcm"
+'
+
+check 'the check fails on a wrong truth (every contrast off by 2000)' '
+	cp -r "$DATA/m7q" w &&
+	sed "s/\"contrast\": \([0-9][0-9.]*\)/\"contrast\": 2\1/" "$DATA/m7q/truth.json" >w/truth.json &&
+	! cmp -s w/truth.json "$DATA/m7q/truth.json" &&
+	! "$PY" "$PHTOOLS/check_mammo.py" w exact >/dev/null 2>&1
+'
+
+skip_unless gdcmconv "GDCM tools (gdcmconv, gdcminfo) are not installed"
+[ -n "$PY" ] || skip_reason="no python3 with numpy"
+for syn in rle:1.2.840.10008.1.2.5 jpegls:1.2.840.10008.1.2.4.80 j2k:1.2.840.10008.1.2.4.90; do
+	name=${syn%%:*} uid=${syn#*:}
+	check "--syntax $name: transfer syntax $uid, decodes to the explicit pixels" '
+		m3-phantom mammo -s 7 $MSIZE --syntax '"$name"' -o s &&
+		cmp s/truth.json "$DATA/m7/truth.json" &&
+		for f in $VIEWS; do
+			gdcminfo s/$f | grep -q "^TransferSyntax is '"$uid"' " || return 1
+			gdcmconv --raw s/$f raw.dcm && "$PY" - raw.dcm "$DATA/m7/$f" <<-EOF || return 1
+			import sys
+			sys.path.insert(0, "$PHTOOLS")
+			import dcm
+			assert (dcm.pixels(sys.argv[1]) == dcm.pixels(sys.argv[2])).all()
+			EOF
+		done
+	'
+done
+
+done_testing
