@@ -1,6 +1,14 @@
 /* Quadric-error edge collapse (Garland and Heckbert 1997) on a closed manifold mesh, held as
  * a corner table: opposite half-edges glue the triangles, so a collapse costs only the
- * valence of its two vertices and never allocates. */
+ * valence of its two vertices and never allocates.
+ *
+ * Most collapses run in parallel: the vertices are cut into chunks by id (marching cubes
+ * numbers them slab by slab, so a chunk is a few slices), and each chunk collapses, cheapest
+ * first from its own heap, only edges whose two vertices have all their neighbours in the
+ * chunk.  Such a collapse changes only triangles of the chunk, so chunks cannot interfere,
+ * and the result does not depend on the thread count.  Each chunk goes to its share of the
+ * budget; a second pass with chunks shifted by half works on the seams, and a last serial
+ * pass with one heap over all edges reaches the budget. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +18,39 @@
 #define NONE UINT32_MAX
 #define MIN_COS 0.2 /* a collapse may turn a triangle's normal by at most ~78 degrees */
 #define MIN_QUALITY 0.05
+#define MAXVAL 64 /* vertices with more neighbours are left alone */
+#define CHUNK 32768 /* vertices a chunk: few seams, and still much in the cache */
 
-/* An edge (u, v) on the heap, valid while neither vertex has changed since it was pushed. */
+/* An edge on the heap. */
 struct cand {
-	double cost;
-	uint32_t u, v, su, sv;
+	float cost;
+	uint32_t e;
 };
 
 struct deci {
 	uint32_t *t; /* corner -> vertex; NONE for a dead triangle's corners */
 	uint32_t *opp; /* corner (half-edge from t[c] to t[next(c)]) -> its opposite */
+	uint32_t *eid; /* half-edge -> its edge */
+	uint32_t *half; /* edge -> one of its half-edges */
 	uint32_t *vc; /* vertex -> one of its corners; NONE once the vertex is gone */
-	uint32_t *stamp, *mark;
-	uint32_t gen;
+	uint32_t *hpos; /* edge -> its place on its heap, or NONE */
 	double *p; /* positions */
 	double (*q)[10]; /* quadrics */
-	struct cand *heap;
-	size_t nheap, capheap, nv, nt, alive;
+	size_t nv, nt, ne;
+	unsigned nw;
+	double ratio; /* triangles to keep / triangles */
+	struct heap *w; /* one per worker */
+	size_t chunk0; /* first vertex of the chunks of this pass: 0 or CHUNK / 2 */
+	size_t *own0; /* per chunk: its triangles at the start, for its share */
+};
+
+/* The edges one worker can collapse in vertices lo .. hi - 1: a 4-ary min-heap indexed by
+ * hpos, shallow and cache-friendly. */
+struct heap {
+	struct cand *a;
+	size_t n, cap;
+	uint32_t lo, hi;
+	size_t done, total; /* collapses made: in this run, in all */
 };
 
 static inline uint32_t
@@ -48,47 +72,81 @@ turn(const struct deci *d, uint32_t c)
 	return d->opp[prv(c)];
 }
 
-static int
-heap_push(struct deci *d, const struct cand *x)
+static inline void
+heap_set(struct deci *d, struct heap *w, size_t i, struct cand x)
 {
-	size_t i;
-
-	if (d->nheap == d->capheap) {
-		size_t cap = d->capheap * 2 + 1024;
-		struct cand *h = realloc(d->heap, cap * sizeof(*h));
-
-		if (h == NULL)
-			return -1;
-		d->heap = h;
-		d->capheap = cap;
-	}
-	for (i = d->nheap++; i > 0 && d->heap[(i - 1) / 2].cost > x->cost; i = (i - 1) / 2)
-		d->heap[i] = d->heap[(i - 1) / 2];
-	d->heap[i] = *x;
-	return 0;
+	w->a[i] = x;
+	d->hpos[x.e] = (uint32_t)i;
 }
 
-static struct cand
-heap_pop(struct deci *d)
+static void
+heap_up(struct deci *d, struct heap *w, size_t i, struct cand x)
 {
-	struct cand top = d->heap[0], last = d->heap[--d->nheap];
-	size_t i = 0, n = d->nheap;
+	for (; i > 0 && w->a[(i - 1) / 4].cost > x.cost; i = (i - 1) / 4)
+		heap_set(d, w, i, w->a[(i - 1) / 4]);
+	heap_set(d, w, i, x);
+}
 
+static void
+heap_down(struct deci *d, struct heap *w, size_t i, struct cand x)
+{
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = 4 * i + 1, end = c + 4 < w->n ? c + 4 : w->n, m = c;
 
-		if (c >= n)
+		if (c >= w->n)
 			break;
-		if (c + 1 < n && d->heap[c + 1].cost < d->heap[c].cost)
-			c++;
-		if (d->heap[c].cost >= last.cost)
+		for (size_t k = c + 1; k < end; k++)
+			if (w->a[k].cost < w->a[m].cost)
+				m = k;
+		if (w->a[m].cost >= x.cost)
 			break;
-		d->heap[i] = d->heap[c];
-		i = c;
+		heap_set(d, w, i, w->a[m]);
+		i = m;
 	}
-	if (n > 0)
-		d->heap[i] = last;
-	return top;
+	heap_set(d, w, i, x);
+}
+
+/* Puts edge e on the heap at cost, or moves it there if it is on already.  The heap has
+ * room for every edge of its vertices (3 * vertices: Euler). */
+static void
+heap_update(struct deci *d, struct heap *w, uint32_t e, float cost)
+{
+	struct cand x = {cost, e};
+	uint32_t i = d->hpos[e];
+
+	if (i == NONE) {
+		if (w->n < w->cap)
+			heap_up(d, w, w->n++, x);
+	} else if (cost < w->a[i].cost) {
+		heap_up(d, w, i, x);
+	} else {
+		heap_down(d, w, i, x);
+	}
+}
+
+/* Takes edge e off the heap, if it is on. */
+static void
+heap_remove(struct deci *d, struct heap *w, uint32_t e)
+{
+	uint32_t i = d->hpos[e];
+	struct cand last;
+
+	if (i == NONE)
+		return;
+	d->hpos[e] = NONE;
+	last = w->a[--w->n];
+	if (i == w->n)
+		return;
+	if (last.cost < w->a[i].cost)
+		heap_up(d, w, i, last);
+	else
+		heap_down(d, w, i, last);
+}
+
+static inline int
+mine(const struct heap *w, uint32_t v)
+{
+	return v >= w->lo && v < w->hi;
 }
 
 static double
@@ -105,7 +163,7 @@ place(const struct deci *d, uint32_t u, uint32_t v, double x[3])
 {
 	const double *a = d->q[u], *b = d->q[v], *pu = d->p + 3 * (size_t)u,
 		     *pv = d->p + 3 * (size_t)v;
-	double q[10], det, best, c, len2 = 0, c00, c01, c02, c11, c12, c22;
+	double q[10], det, tr, best, c, len2 = 0, c00, c01, c02, c11, c12, c22;
 	double m[3];
 
 	for (int i = 0; i < 10; i++)
@@ -122,7 +180,8 @@ place(const struct deci *d, uint32_t u, uint32_t v, double x[3])
 	c12 = q[1] * q[2] - q[0] * q[5];
 	c22 = q[0] * q[4] - q[1] * q[1];
 	det = q[0] * c00 + q[1] * c01 + q[2] * c02;
-	if (fabs(det) > 1e-9 * pow(q[0] + q[4] + q[7], 3)) {
+	tr = q[0] + q[4] + q[7];
+	if (fabs(det) > 1e-9 * tr * tr * tr) {
 		x[0] = -(c00 * q[3] + c01 * q[6] + c02 * q[8]) / det;
 		x[1] = -(c01 * q[3] + c11 * q[6] + c12 * q[8]) / det;
 		x[2] = -(c02 * q[3] + c12 * q[6] + c22 * q[8]) / det;
@@ -145,18 +204,15 @@ place(const struct deci *d, uint32_t u, uint32_t v, double x[3])
 	return best;
 }
 
-static int
-push_edge(struct deci *d, uint32_t u, uint32_t v)
+/* Puts edge h on w's heap if both its vertices are w's. */
+static void
+push_edge(struct deci *d, struct heap *w, uint32_t h)
 {
-	struct cand c;
+	uint32_t u = d->t[h], v = d->t[nxt(h)];
 	double x[3];
 
-	c.cost = place(d, u, v, x);
-	c.u = u;
-	c.v = v;
-	c.su = d->stamp[u];
-	c.sv = d->stamp[v];
-	return heap_push(d, &c);
+	if (mine(w, u) && mine(w, v))
+		heap_update(d, w, d->eid[h], (float)place(d, u, v, x));
 }
 
 static uint32_t
@@ -224,52 +280,54 @@ ring_ok(const struct deci *d, uint32_t x, const double p[3], uint32_t skip0, uin
 	return 1;
 }
 
-/* The half-edge from u to v, or NONE. */
+/* Collects x's neighbours into nb (at most MAXVAL); 0 when there are more, or when one is
+ * not w's. */
 static uint32_t
-find_edge(const struct deci *d, uint32_t u, uint32_t v)
+ring(const struct deci *d, const struct heap *w, uint32_t x, uint32_t nb[MAXVAL])
 {
-	uint32_t c0 = d->vc[u], c = c0;
+	uint32_t c0 = d->vc[x], c = c0, n = 0;
 
 	do {
-		if (d->t[nxt(c)] == v)
-			return c;
+		if (n == MAXVAL || !mine(w, d->t[nxt(c)]))
+			return 0;
+		nb[n++] = d->t[nxt(c)];
 		c = turn(d, c);
 	} while (c != c0);
-	return NONE;
+	return n;
 }
 
-/* The link condition: u and v share exactly the two neighbours across their edge, and the
- * collapse leaves every vertex involved with at least three neighbours. */
+/* The link condition: u and v share exactly the two neighbours across their edge; the
+ * collapse leaves every vertex involved with at least three neighbours; and every vertex
+ * it touches is w's. */
 static int
-topology_ok(struct deci *d, uint32_t u, uint32_t v, uint32_t a, uint32_t b)
+topology_ok(const struct deci *d, const struct heap *w, uint32_t u, uint32_t v, uint32_t a,
+	    uint32_t b)
 {
-	uint32_t c, c0, common = 0;
+	uint32_t nu[MAXVAL], nv[MAXVAL], cu, cv, common = 0;
 
-	if (valence(d, a) <= 3 || valence(d, b) <= 3 || valence(d, u) + valence(d, v) < 7)
+	if ((cu = ring(d, w, u, nu)) == 0 || (cv = ring(d, w, v, nv)) == 0 || cu + cv < 7 ||
+	    valence(d, a) <= 3 || valence(d, b) <= 3)
 		return 0;
-	d->gen++;
-	c = c0 = d->vc[u];
-	do {
-		d->mark[d->t[nxt(c)]] = d->gen;
-		c = turn(d, c);
-	} while (c != c0);
-	c = c0 = d->vc[v];
-	do {
-		common += d->mark[d->t[nxt(c)]] == d->gen;
-		c = turn(d, c);
-	} while (c != c0);
+	for (uint32_t i = 0; i < cu; i++)
+		for (uint32_t j = 0; j < cv; j++)
+			common += nu[i] == nv[j];
 	return common == 2;
 }
 
-/* Collapses half-edge h (u to v) into u at x; returns -1 when out of memory. */
-static int
-collapse(struct deci *d, uint32_t h, const double x[3])
+/* Collapses half-edge h (u to v) into u at x. */
+static void
+collapse(struct deci *d, struct heap *w, uint32_t h, const double x[3])
 {
 	uint32_t u = d->t[h], v = d->t[nxt(h)], h1 = d->opp[h];
 	uint32_t n0 = nxt(h), p0 = prv(h), n1 = nxt(h1), p1 = prv(h1);
 	uint32_t x0 = d->opp[n0], y0 = d->opp[p0], x1 = d->opp[n1], y1 = d->opp[p1];
 	uint32_t c, c0;
 
+	/* the edge goes, and the two pairs of edges beside it become one each */
+	heap_remove(d, w, d->eid[n0]);
+	heap_remove(d, w, d->eid[p0]);
+	heap_remove(d, w, d->eid[n1]);
+	heap_remove(d, w, d->eid[p1]);
 	/* v's corners become u's */
 	c = c0 = n0;
 	do {
@@ -280,6 +338,10 @@ collapse(struct deci *d, uint32_t h, const double x[3])
 	d->opp[y0] = x0;
 	d->opp[x1] = y1;
 	d->opp[y1] = x1;
+	d->eid[y0] = d->eid[x0];
+	d->half[d->eid[x0]] = x0;
+	d->eid[y1] = d->eid[x1];
+	d->half[d->eid[x1]] = x1;
 	for (int i = 0; i < 3; i++) {
 		d->t[h - h % 3 + (uint32_t)i] = NONE;
 		d->t[h1 - h1 % 3 + (uint32_t)i] = NONE;
@@ -291,36 +353,136 @@ collapse(struct deci *d, uint32_t h, const double x[3])
 	for (int i = 0; i < 10; i++)
 		d->q[u][i] += d->q[v][i];
 	memcpy(d->p + 3 * (size_t)u, x, 3 * sizeof(double));
-	d->stamp[u]++;
-	d->alive -= 2;
+	w->done++;
+	/* the edges around u cost something else now */
 	c = c0 = d->vc[u];
 	do {
-		if (push_edge(d, u, d->t[nxt(c)]) != 0)
-			return -1;
+		push_edge(d, w, c);
 		c = turn(d, c);
 	} while (c != c0);
-	return 0;
 }
 
-/* Tries the cheapest valid candidate: 1 collapsed, 0 not possible, -1 out of memory. */
-static int
-step(struct deci *d)
+/* Takes the cheapest edge off w's heap and collapses it if that keeps the mesh sound;
+ * an edge refused comes back when a collapse next to it changes its cost. */
+static void
+step(struct deci *d, struct heap *w)
 {
-	struct cand c = heap_pop(d);
-	uint32_t h, a, b;
+	uint32_t e = w->a[0].e, h = d->half[e], u = d->t[h], v = d->t[nxt(h)];
+	uint32_t a = d->t[prv(h)], b = d->t[prv(d->opp[h])];
 	double x[3];
 
-	if (d->vc[c.u] == NONE || d->vc[c.v] == NONE || d->stamp[c.u] != c.su ||
-	    d->stamp[c.v] != c.sv || (h = find_edge(d, c.u, c.v)) == NONE)
-		return 0;
-	a = d->t[prv(h)];
-	b = d->t[prv(d->opp[h])];
-	if (!topology_ok(d, c.u, c.v, a, b))
-		return 0;
-	place(d, c.u, c.v, x);
-	if (!ring_ok(d, c.u, x, h / 3, d->opp[h] / 3) || !ring_ok(d, c.v, x, h / 3, d->opp[h] / 3))
-		return 0;
-	return collapse(d, h, x) == 0 ? 1 : -1;
+	heap_remove(d, w, e);
+	if (!topology_ok(d, w, u, v, a, b))
+		return;
+	place(d, u, v, x);
+	if (!ring_ok(d, u, x, h / 3, d->opp[h] / 3) || !ring_ok(d, v, x, h / 3, d->opp[h] / 3))
+		return;
+	collapse(d, w, h, x);
+}
+
+/* Collapses in w's vertices until want collapses are made or none is left. */
+static void
+run_heap(struct deci *d, struct heap *w, size_t want)
+{
+	double x[3];
+
+	/* every edge of w's vertices, heapified bottom-up */
+	w->n = 0;
+	w->done = 0;
+	for (uint32_t v = w->lo; v < w->hi; v++) {
+		uint32_t c0 = d->vc[v], c;
+
+		if (c0 == NONE)
+			continue;
+		c = c0;
+		do {
+			uint32_t o = d->t[nxt(c)];
+
+			if (o > v && o < w->hi && w->n < w->cap) {
+				d->hpos[d->eid[c]] = (uint32_t)w->n;
+				w->a[w->n].cost = (float)place(d, v, o, x);
+				w->a[w->n++].e = d->eid[c];
+			}
+			c = turn(d, c);
+		} while (c != c0);
+	}
+	for (size_t i = w->n / 4 + 1; i-- > 0;)
+		heap_down(d, w, i, w->a[i]);
+	while (w->done < want && w->n > 0)
+		step(d, w);
+	for (size_t i = 0; i < w->n; i++)
+		d->hpos[w->a[i].e] = NONE;
+	w->n = 0;
+	w->total += w->done;
+}
+
+/* Chunk i of this pass: its vertices, and its triangles now (by their first corner). */
+static void
+chunk_range(const struct deci *d, size_t i, uint32_t *lo, uint32_t *hi)
+{
+	size_t a = i == 0 ? 0 : d->chunk0 + (i - 1) * CHUNK, b = d->chunk0 + i * CHUNK;
+
+	if (d->chunk0 == 0) {
+		a = i * CHUNK;
+		b = a + CHUNK;
+	}
+	*lo = (uint32_t)a;
+	*hi = (uint32_t)(b < d->nv ? b : d->nv);
+}
+
+static size_t
+nchunks(const struct deci *d)
+{
+	return d->chunk0 == 0 ? (d->nv + CHUNK - 1) / CHUNK
+			      : (d->nv - d->chunk0 + CHUNK - 1) / CHUNK + 1;
+}
+
+/* One chunk on one worker: down to the chunk's share of the budget. */
+static void
+do_chunk(void *ctx, size_t i, unsigned worker)
+{
+	struct deci *d = ctx;
+	struct heap *w = &d->w[worker];
+	size_t own = 0, share;
+
+	chunk_range(d, i, &w->lo, &w->hi);
+	for (uint32_t v = w->lo; v < w->hi; v++)
+		if (d->vc[v] != NONE) {
+			uint32_t c0 = d->vc[v], c = c0;
+
+			do {
+				/* a triangle belongs to the chunk of its lowest vertex */
+				own += d->t[nxt(c)] > v && d->t[prv(c)] > v;
+				c = turn(d, c);
+			} while (c != c0);
+		}
+	share = (size_t)(d->ratio * (double)d->own0[i]);
+	if (own > share)
+		run_heap(d, w, (own - share + 1) / 2);
+}
+
+static size_t
+chunk_of(const struct deci *d, uint32_t v)
+{
+	if (d->chunk0 == 0)
+		return v / CHUNK;
+	return v < d->chunk0 ? 0 : 1 + (v - d->chunk0) / CHUNK;
+}
+
+/* Each chunk's triangles at the start, for this pass's chunks. */
+static void
+count_own0(struct deci *d, size_t *own0)
+{
+	memset(own0, 0, nchunks(d) * sizeof(*own0));
+	for (size_t t = 0; t < d->nt; t++) {
+		uint32_t v = d->t[3 * t];
+
+		if (d->t[3 * t + 1] < v)
+			v = d->t[3 * t + 1];
+		if (d->t[3 * t + 2] < v)
+			v = d->t[3 * t + 2];
+		own0[chunk_of(d, v)]++;
+	}
 }
 
 static void
@@ -375,36 +537,66 @@ glue(struct deci *d, const struct x3d_star *s)
 	return 0;
 }
 
+/* Numbers the edges. */
+static void
+number_edges(struct deci *d)
+{
+	d->ne = 0;
+	for (size_t c = 0; c < 3 * d->nt; c++)
+		if (d->opp[c] > c) {
+			d->eid[c] = d->eid[d->opp[c]] = (uint32_t)d->ne;
+			d->half[d->ne] = (uint32_t)c;
+			d->hpos[d->ne] = NONE;
+			d->ne++;
+		}
+}
+
 static void
 deci_free(struct deci *d)
 {
 	free(d->t);
 	free(d->opp);
 	free(d->vc);
-	free(d->stamp);
-	free(d->mark);
+	free(d->hpos);
+	free(d->eid);
+	free(d->half);
 	free(d->p);
 	free(d->q);
-	free(d->heap);
+	free(d->own0);
+	for (unsigned i = 0; d->w != NULL && i < d->nw; i++)
+		free(d->w[i].a);
+	free(d->w);
 }
 
 static int
-deci_init(struct deci *d, const struct x3d_mesh *m, struct m3_err *e)
+deci_init(struct deci *d, const struct x3d_mesh *m, unsigned nw, struct m3_err *e)
 {
 	size_t nc = 3 * m->nt;
 
 	memset(d, 0, sizeof(*d));
 	d->nv = m->nv;
-	d->nt = d->alive = m->nt;
+	d->nt = m->nt;
+	d->nw = nw;
+	d->own0 = malloc(2 * (d->nv / CHUNK + 3) * sizeof(*d->own0));
+	if ((d->w = calloc(nw, sizeof(*d->w))) != NULL) {
+		for (unsigned i = 0; i < nw; i++) {
+			d->w[i].cap = 4 * CHUNK;
+			if ((d->w[i].a = malloc(d->w[i].cap * sizeof(*d->w[i].a))) == NULL) {
+				free(d->own0);
+				d->own0 = NULL; /* reported below */
+			}
+		}
+	}
 	d->t = malloc(nc * sizeof(*d->t));
 	d->opp = malloc(nc * sizeof(*d->opp));
 	d->vc = malloc(d->nv * sizeof(*d->vc));
-	d->stamp = calloc(d->nv, sizeof(*d->stamp));
-	d->mark = calloc(d->nv, sizeof(*d->mark));
+	d->hpos = malloc((nc / 2 + 1) * sizeof(*d->hpos));
+	d->eid = malloc(nc * sizeof(*d->eid));
+	d->half = malloc((nc / 2 + 1) * sizeof(*d->half));
 	d->p = malloc(3 * d->nv * sizeof(*d->p));
 	d->q = malloc(d->nv * sizeof(*d->q));
-	if (d->t == NULL || d->opp == NULL || d->vc == NULL || d->stamp == NULL ||
-	    d->mark == NULL || d->p == NULL || d->q == NULL) {
+	if (d->t == NULL || d->opp == NULL || d->vc == NULL || d->hpos == NULL || d->eid == NULL ||
+	    d->half == NULL || d->p == NULL || d->q == NULL || d->own0 == NULL || d->w == NULL) {
 		deci_free(d);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}
@@ -418,12 +610,14 @@ deci_init(struct deci *d, const struct x3d_mesh *m, struct m3_err *e)
 static int
 compact(struct deci *d, struct x3d_mesh *m, struct m3_err *e)
 {
-	uint32_t *id = d->mark; /* reused: new vertex ids */
-	size_t nv = 0, nt = 0;
+	uint32_t *id = d->hpos; /* reused: new vertex ids (edges outnumber vertices) */
+	size_t nv = 0, nt = 0, alive = 0;
 
 	for (size_t v = 0; v < d->nv; v++)
 		id[v] = d->vc[v] != NONE ? (uint32_t)nv++ : NONE;
-	if (x3d_mesh_alloc(m, nv, d->alive, e) != M3_OK)
+	for (size_t c = 0; c < 3 * d->nt; c += 3)
+		alive += d->t[c] != NONE;
+	if (x3d_mesh_alloc(m, nv, alive, e) != M3_OK)
 		return e->code;
 	for (size_t v = 0; v < d->nv; v++)
 		if (id[v] != NONE)
@@ -435,8 +629,39 @@ compact(struct deci *d, struct x3d_mesh *m, struct m3_err *e)
 	return M3_OK;
 }
 
+/* The parallel passes, then the serial one; false when out of memory for the last. */
+static int
+decimate(struct deci *d, size_t maxtri, struct m3_pool *pool)
+{
+	size_t nc = d->nv / CHUNK + 3, done = 0, alive;
+	struct heap all = {0};
+
+	d->ratio = (double)maxtri / (double)d->nt;
+	d->chunk0 = CHUNK / 2;
+	count_own0(d, d->own0 + nc);
+	d->chunk0 = 0;
+	count_own0(d, d->own0);
+	m3_pool_run(pool, do_chunk, d, nchunks(d));
+	d->chunk0 = CHUNK / 2;
+	d->own0 += nc;
+	m3_pool_run(pool, do_chunk, d, nchunks(d));
+	d->own0 -= nc;
+	for (unsigned i = 0; i < d->nw; i++)
+		done += d->w[i].total;
+	alive = d->nt - 2 * done;
+	if (alive <= maxtri)
+		return 1;
+	all.hi = (uint32_t)d->nv;
+	all.cap = d->ne;
+	if ((all.a = malloc(all.cap * sizeof(*all.a))) == NULL)
+		return 0;
+	run_heap(d, &all, (alive - maxtri + 1) / 2);
+	free(all.a);
+	return 1;
+}
+
 int
-x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_err *e)
+x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_pool *pool, struct m3_err *e)
 {
 	struct x3d_star s;
 	struct deci d;
@@ -446,7 +671,7 @@ x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_err *e)
 		return M3_OK;
 	if (3 * m->nt > UINT32_MAX - 3)
 		return m3_err_set(e, M3_EDATA, "decimate: mesh of over 2^32 corners");
-	if (deci_init(&d, m, e) != M3_OK)
+	if (deci_init(&d, m, m3_pool_size(pool), e) != M3_OK)
 		return e->code;
 	if (x3d_star_build(m, &s, e) != M3_OK) {
 		deci_free(&d);
@@ -459,12 +684,8 @@ x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_err *e)
 		return m3_err_set(e, M3_EFAIL, "decimate: the mesh is not closed and manifold");
 	}
 	quadrics(&d);
-	for (size_t c = 0; c < 3 * d.nt && rc == 0; c++)
-		if (d.opp[c] > c)
-			rc = push_edge(&d, d.t[c], d.t[nxt((uint32_t)c)]);
-	while (rc >= 0 && d.alive > maxtri && d.nheap > 0)
-		rc = step(&d);
-	if (rc < 0) {
+	number_edges(&d);
+	if (!decimate(&d, maxtri, pool)) {
 		deci_free(&d);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}

@@ -281,7 +281,7 @@ mesh_all(struct run *r, const struct m3_vol *v, struct m3_err *e)
 
 			m3_progress(&r->pr, "label %u: decimate", p->label);
 			t0 = now();
-			if (x3d_decimate(&p->mesh, budget < 4 ? 4 : budget, e) != M3_OK)
+			if (x3d_decimate(&p->mesh, budget < 4 ? 4 : budget, r->pool, e) != M3_OK)
 				return e->code;
 			say(r, p, "decimate", t0);
 		}

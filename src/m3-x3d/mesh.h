@@ -56,7 +56,7 @@ int x3d_smooth(struct x3d_mesh *m, unsigned iter, struct m3_pool *pool, struct m
 
 /* Quadric-error edge collapse (Garland-Heckbert) down to at most maxtri triangles, keeping
  * the mesh closed and manifold.  It stops early when no collapse is left that keeps it so. */
-int x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_err *e);
+int x3d_decimate(struct x3d_mesh *m, size_t maxtri, struct m3_pool *pool, struct m3_err *e);
 
 /* Area-weighted unit vertex normals into m->n. */
 int x3d_normals(struct x3d_mesh *m, struct m3_err *e);

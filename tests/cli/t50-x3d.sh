@@ -90,6 +90,13 @@ check 'smoothing then decimation of a sphere: closed, near VTK, volume kept' '
 	mesh vtk b.nrrd d.ply --hausdorff 1 && mesh volume a.ply d.ply --tol 0.03
 '
 
+check 'a jaw of 34k vertices, decimated in parallel chunks: sound, near VTK, thread-independent' '
+	mkvol jaw 128 -o j.nrrd && run m3-x3d -j 2 -s 10 -m 30000 -o a.ply j.nrrd && expect_code 0 &&
+	m3-x3d -j 1 -s 10 -m 30000 -o b.ply j.nrrd && cmp a.ply b.ply &&
+	test "$("$PY" "$X/meshcheck.py" ntri a.ply)" -le 30000 && mesh topo a.ply &&
+	mesh vtk j.nrrd a.ply --hausdorff 1
+'
+
 check 'X3D: well-formed, a Shape per label with its name, IndexedTriangleSet solid ccw' '
 	mkvol shapes -o s.nrrd && run m3-x3d s.nrrd && expect_code 0 && expect_empty err &&
 	xmllint --noout out && grep -q "<Shape DEF=\"bone_and_torus\">" out &&

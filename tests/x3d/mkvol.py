@@ -70,29 +70,48 @@ def sphere():
 
 
 def jaw(n):
-    # a horseshoe (half torus) of bone in the axial plane, teeth as short cylinders on top
+    """A jaw-like phantom: a bumpy horseshoe of bone (1) with rami at its ends, marrow
+    cavities inside, and a row of teeth (2) on top; 0.3 mm voxels, made from a fixed seed."""
     s = n / 512.0
+    rng = np.random.default_rng(7)
     v = np.zeros((n, n, n), np.uint8)
     y, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    cx, cy, big, small = n / 2, n * 0.35, 170 * s, 38 * s
+    cx, cy, big, small = n / 2, n * 0.32, 175 * s, 44 * s
     ang = np.arctan2(y - cy, x - cx)
     rho = np.hypot(x - cx, y - cy)
-    arch = ang > -0.15 * np.pi  # open at the back
-    arch &= ang < 1.15 * np.pi
-    zc = n * 0.45
+    arch = (ang > -0.12 * np.pi) & (ang < 1.12 * np.pi)
+    zc = n * 0.42
     for k in range(n):
-        d2 = (rho - big) ** 2 + ((k - zc) * 1.4) ** 2
-        sl = v[k]
-        sl[(d2 <= small ** 2) & arch] = 1
-    # teeth: 14 cylinders on the arch, from the top of the bone up
-    for t in range(14):
-        a = (-0.1 + 1.2 * (t + 0.5) / 14) * np.pi
+        r = small * (1 + 0.12 * np.sin(7 * ang) * np.sin(k * 0.09 / s))
+        d2 = (rho - big) ** 2 + ((k - zc) * 1.3) ** 2
+        v[k][(d2 <= r ** 2) & arch] = 1
+        # rami: flat pillars rising at the two open ends
+        if zc - small < k < zc + 150 * s:
+            for a in (-0.12 * np.pi, 1.12 * np.pi):
+                px, py = cx + big * np.cos(a), cy + big * np.sin(a) - 10 * s
+                v[k][((x - px) / (30 * s)) ** 2 + ((y - py) / (55 * s)) ** 2 <= 1] = 1
+    # marrow cavities: small spheres of background inside the bone
+    zz, yy, xx = np.nonzero(v[:, ::8, ::8] == 1)
+    pick = rng.choice(len(zz), size=min(len(zz), 1500), replace=False)
+    for i in pick:
+        kz, ky, kx = zz[i], 8 * yy[i], 8 * xx[i]
+        r = rng.uniform(3, 8) * s
+        lo = [max(int(c - r) - 1, 0) for c in (kz, ky, kx)]
+        hi = [min(int(c + r) + 2, n) for c in (kz, ky, kx)]
+        g = np.meshgrid(*[np.arange(l, h) for l, h in zip(lo, hi)], indexing="ij")
+        m = (g[0] - kz) ** 2 + (g[1] - ky) ** 2 + (g[2] - kx) ** 2 <= r * r
+        sub = v[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        sub[m & (sub == 1)] = 0
+    # teeth: 16 rounded cylinders standing on the arch
+    for t in range(16):
+        a = (-0.06 + 1.12 * (t + 0.5) / 16) * np.pi
         tx, ty = cx + big * np.cos(a), cy + big * np.sin(a)
-        r = 13 * s
-        z0, z1 = int(zc + small / 1.4 - 6 * s), int(zc + small / 1.4 + 60 * s)
-        m = (x - tx) ** 2 + (y - ty) ** 2 <= r ** 2
+        r = 12 * s
+        z0 = int(zc + small / 1.3 - 8 * s)
+        z1 = int(z0 + (55 + 15 * (t % 3)) * s)
         for k in range(z0, min(z1, n)):
-            v[k][m] = 2
+            rr = r * min(1.0, np.sqrt(max(z1 - k, 0) / (8 * s)))
+            v[k][(x - tx) ** 2 + (y - ty) ** 2 <= rr ** 2] = 2
     return header((n, n, n), [(0.3, 0, 0), (0, 0.3, 0), (0, 0, 0.3)], (-76.8, -76.8, -40),
                   labels="1 bone;2 teeth") + v.tobytes()
 
