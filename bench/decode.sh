@@ -29,7 +29,7 @@ fi
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/m3-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
-# best NAME CMD...: best wall seconds and the peak RSS (MB) of that run, as "wall rss"
+# best CMD...: best wall seconds, and the peak RSS (MB) and CPU seconds of that run
 best() {
 	b=
 	for i in $(seq "$RUNS"); do
@@ -38,24 +38,25 @@ best() {
 		w=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$OUT/t" |
 			awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
 		r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$OUT/t")
+		c=$(sed -n 's/.*\(User\|System\) time (seconds): //p' "$OUT/t" | awk '{ s += $1 } END { print s }')
 		if [ -z "$b" ] || awk "BEGIN { exit !($w < $bw) }"; then
-			b="$w $((r / 1024))"
+			b="$w $((r / 1024)) $c"
 			bw=$w
 		fi
 	done
 	echo "$b"
 }
 
-printf '%-10s %-10s %8s %8s\n' syntax tool wall_s rss_MB
+printf '%-10s %-10s %8s %8s %8s\n' syntax tool wall_s cpu_s rss_MB
 for s in raw j2k; do
 	cat "$DATA/$s"/* >/dev/null # warm the page cache for both
 	m=$(best bin/m3-decode -q -j 2 -o "$OUT/o/m3.nii" "$DATA/$s")
 	d=$(best dcm2niix -z n -b n -o "$OUT/o" -f d "$DATA/$s")
 	set -- $m
-	mw=$1 mr=$2
+	mw=$1 mr=$2 mc=$3
 	set -- $d
-	dw=$1 dr=$2
-	printf '%-10s %-10s %8s %8s\n' "$s" m3-decode "$mw" "$mr" "$s" dcm2niix "$dw" "$dr"
+	dw=$1 dr=$2 dc=$3
+	printf '%-10s %-10s %8s %8s %8s\n' "$s" m3-decode "$mw" "$mc" "$mr" "$s" dcm2niix "$dw" "$dc" "$dr"
 	awk -v a="$dw" -v b="$mw" -v s="$s" 'BEGIN { printf "%-10s m3-decode is %.2fx as fast as dcm2niix (goal 1.5x)\n", s, a / b }'
 done
-echo "volume: 512 x 512 x 300 int16 = 150 MB decoded"
+echo "volume: 512 x 512 x 300 int16 = 150 MB decoded; $(nproc) cores, load $(cut -d" " -f1 /proc/loadavg)"
