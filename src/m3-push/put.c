@@ -292,6 +292,9 @@ multipart(struct mpu *m, unsigned j, struct result *res, struct m3_err *e)
 	if (rc != M3_OK) {
 		struct m3_err ae;
 		m3_err_init(&ae);
+		/* the abort is what keeps a partial upload from lingering: try it harder */
+		if (m->s->net->retries < 5)
+			m->s->net->retries = 5;
 		if (m3_s3_mpu_abort(m->s, m->conns[0], m->bucket, m->key, id, &ae) != M3_OK)
 			m3_warn("s3://%s/%s: could not abort upload %s: %s", m->bucket, m->key, id,
 				ae.msg);

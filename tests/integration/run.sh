@@ -1,0 +1,157 @@
+#!/bin/sh
+# Integration tests of m3-fetch and m3-push against real servers started on 127.0.0.1: Ceph
+# radosgw (radosgw.sh), the fault-injecting proxy in front of it (faultproxy.py), the AWS CLI
+# and curl as clients we did not write.  TAP; skips with the reason when a package is missing.
+. "$(dirname "$0")/../cli/lib.sh"
+IT=$TOP/tests/integration
+
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL_S3 \
+	AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE AWS_CA_BUNDLE
+export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1 HOME="$SCRATCH"
+
+missing=
+for b in radosgw ceph-mon ceph-osd ceph radosgw-admin aws curl python3; do
+	command -v $b >/dev/null 2>&1 || missing="$missing $b"
+done
+RGW=$SCRATCH/rgw
+if [ -n "$missing" ]; then
+	skip_reason="not installed:$missing (apt-get install radosgw ceph-mon ceph-osd ceph-common awscli curl)"
+else
+	eval "$("$IT/radosgw.sh" start "$RGW" 1024)" || skip_reason="radosgw did not start"
+	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+fi
+if [ -z "$skip_reason" ]; then
+	export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+	export AWS_ENDPOINT_URL=$RGW_ENDPOINT
+	aws() { command aws --endpoint-url "$RGW_ENDPOINT" "$@"; }
+	aws s3 mb s3://m3it >/dev/null && aws s3 mb s3://m3faults >/dev/null ||
+		skip_reason="cannot create buckets"
+	# the first write to a fresh cluster is slow (the data pool is created)
+	echo warm | m3-push --sse none - s3://m3it/warmup >/dev/null 2>&1
+fi
+PUSH="m3-push --sse none"
+
+check 'a small file: m3-push puts it, m3-fetch and the AWS CLI get the same bytes' '
+	head -c 1000 /dev/urandom >a.bin && run $PUSH a.bin s3://m3it/small/a.bin && expect_code 0 &&
+	expect_empty err && m3-fetch s3://m3it/small/a.bin | cmp - a.bin &&
+	aws s3 cp s3://m3it/small/a.bin got.bin >/dev/null && cmp got.bin a.bin
+'
+
+check 'a 23 MB file: multipart in parallel (5 MiB parts), both ways byte-identical' '
+	head -c 23000000 /dev/urandom >big.bin &&
+	run $PUSH --part-size 5 -j 4 big.bin s3://m3it/big/big.bin && expect_code 0 &&
+	aws s3 cp s3://m3it/big/big.bin got.bin >/dev/null && cmp got.bin big.bin &&
+	m3-fetch --part-size 1 -j 6 s3://m3it/big/big.bin | cmp - big.bin &&
+	test "$(m3-fetch -l s3://m3it/big/big.bin | grep -c "\"etag\":\"[0-9a-f]*-5\"")" -eq 1
+'
+
+check 'stdin of unknown size, streamed as multipart' '
+	head -c 12000000 /dev/urandom >s.bin &&
+	run sh -c "cat s.bin | $PUSH --part-size 5 - s3://m3it/stdin/s.bin" && expect_code 0 &&
+	m3-fetch s3://m3it/stdin/s.bin | cmp - s.bin
+'
+
+check 'the AWS CLI uploads (multipart), m3-fetch gets the same bytes, --sha256 checked' '
+	head -c 17000000 /dev/urandom >c.bin && aws s3 cp c.bin s3://m3it/cli/c.bin >/dev/null &&
+	run m3-fetch --sha256 "$(sha256sum c.bin | cut -d" " -f1)" s3://m3it/cli/c.bin &&
+	expect_code 0 && cmp out c.bin
+'
+
+check 'a prefix of 30 objects: tar stream, -o DIR, -l; same as the AWS CLI sync' '
+	mkdir src && for i in $(seq 1 30); do head -c $((i * 3001)) /dev/urandom >src/f$i.dcm; done &&
+	run $PUSH src/* s3://m3it/study/ && expect_code 0 &&
+	run m3-fetch s3://m3it/study/ && expect_code 0 && mkdir t && tar xf out -C t &&
+	diff -r src t && run m3-fetch -o dir s3://m3it/study/ && expect_code 0 && diff -r src dir &&
+	run m3-fetch -l s3://m3it/study/ && test "$(wc -l <out)" -eq 30 &&
+	aws s3 sync s3://m3it/study/ awsdir >/dev/null && diff -r src awsdir
+'
+
+check 'a presigned URL from m3-push works with plain curl; a changed one is refused' '
+	head -c 4321 /dev/urandom >p.bin && run $PUSH --presign 600 p.bin s3://m3it/pre/p.bin &&
+	expect_code 0 && url=$(cat out) && curl -sf -o got.bin "$url" && cmp got.bin p.bin &&
+	bad=$(echo "$url" | sed "s/X-Amz-Expires=600/X-Amz-Expires=601/") &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$bad")" = 403
+'
+
+check 'a wrong secret: exit 5, and the secret is not in stderr' '
+	echo x >a && AWS_SECRET_ACCESS_KEY=WrongSecretWrongSecret0123 run $PUSH a s3://m3it/w/a &&
+	expect_code 5 && expect_err "m3-push: s3://m3it/w/a: HTTP 403 SignatureDoesNotMatch" &&
+	AWS_SECRET_ACCESS_KEY=WrongSecretWrongSecret0123 run m3-fetch -v s3://m3it/small/a.bin &&
+	expect_code 5 && ! grep -q WrongSecret err && ! grep -q "$RGW_SECRET_KEY" err
+'
+
+check 'a bucket or key that does not exist: exit 3' '
+	run m3-fetch s3://nosuchbucket42/k && expect_code 3 && expect_err "m3-fetch: s3://nosuchbucket42/k: HTTP 404*" &&
+	run m3-fetch s3://m3it/nothere && expect_code 3 &&
+	echo x >a && run $PUSH a s3://nosuchbucket42/k && expect_code 3
+'
+
+check 'SSE by default: radosgw without SSE set up refuses it, and says what to do' '
+	echo x >a && run m3-push a s3://m3it/sse/a && expect_code 1 &&
+	expect_err "*--sse none*" && run m3-fetch -l s3://m3it/sse/ && expect_empty out
+'
+
+check 'kill -9 in the middle of a multipart upload: no object is visible' '
+	{ head -c 11000000 /dev/urandom; sleep 30; } | $PUSH --part-size 5 - s3://m3it/kill/k.bin 2>/dev/null &
+	sleep 2 && kill -9 $(pgrep -n -x m3-push) && sleep 0.5 &&
+	run m3-fetch -l s3://m3it/kill/ && expect_code 0 && expect_empty out &&
+	run aws s3api list-multipart-uploads --bucket m3it --prefix kill/ && grep -q UploadId out
+'
+
+# Faults: 100 transfers through the proxy, 25% of requests failing.
+if [ -z "$skip_reason" ]; then
+	python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/fp.port" 42 0.25 3 &
+	ppid=$!
+	i=0; while [ ! -s "$SCRATCH/fp.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	FP=http://127.0.0.1:$(cat "$SCRATCH/fp.port")
+fi
+
+check 'under injected faults, 100 uploads and downloads end byte-identical or exit 4' '
+	mkdir f && i=0 && ok=0 && four=0 &&
+	while [ $i -lt 50 ]; do
+		case $i in 7 | 23 | 41) sz=$((9000000 + i * 1000)) ;; *) sz=$((1000 + i * 4000)) ;; esac
+		head -c $sz /dev/urandom >f/$i &&
+		AWS_ENDPOINT_URL=$FP $PUSH --part-size 5 -j 3 --timeout 2 f/$i s3://m3faults/o/$i 2>>perr
+		rc=$? && case $rc in
+		0) m3-fetch s3://m3faults/o/$i | cmp -s - f/$i || { echo "# upload $i: wrong bytes" >&2; return 1; }
+		   ok=$((ok + 1)) ;;
+		4) four=$((four + 1)); m3-fetch -l s3://m3faults/o/$i | grep -q "\"o/$i\"" &&
+		   { echo "# upload $i: exit 4 but the object is visible" >&2; return 1; } ;;
+		*) echo "# upload $i: exit $rc" >&2; cat perr >&2; return 1 ;;
+		esac
+		AWS_ENDPOINT_URL=$FP m3-fetch --part-size 1 -j 3 --timeout 2 s3://m3it/study/f$((i % 30 + 1)).dcm >got 2>>ferr
+		rc=$? && case $rc in
+		0) cmp -s got src.$((i % 30 + 1)) 2>/dev/null || m3-fetch s3://m3it/study/f$((i % 30 + 1)).dcm | cmp -s - got ||
+		   { echo "# download $i: wrong bytes" >&2; return 1; }; ok=$((ok + 1)) ;;
+		4) four=$((four + 1)) ;;
+		*) echo "# download $i: exit $rc" >&2; cat ferr >&2; return 1 ;;
+		esac
+		i=$((i + 1))
+	done
+	echo "# faults: $ok byte-identical, $four exit 4" >&2
+	test $ok -ge 90
+'
+
+check 'a multipart upload that fails (exit 4) is aborted: no upload left behind' '
+	head -c 11000000 /dev/urandom >m.bin && n=0 && fails=0 &&
+	while [ $n -lt 6 ] && [ $fails -lt 2 ]; do
+		AWS_ENDPOINT_URL=$FP run $PUSH --retries 0 --timeout 2 --part-size 5 m.bin s3://m3faults/abort/m$n.bin
+		case $status in 0) ;; 4) fails=$((fails + 1)) ;; *) return 1 ;; esac
+		n=$((n + 1))
+	done
+	test $fails -ge 1 && run aws s3api list-multipart-uploads --bucket m3faults --prefix abort/ &&
+	! grep -q UploadId out
+'
+
+check 'the large downloads under faults: parallel ranged GETs, byte-identical' '
+	AWS_ENDPOINT_URL=$FP run m3-fetch --part-size 1 -j 4 --timeout 2 s3://m3it/big/big.bin &&
+	expect_code 0 && m3-fetch s3://m3it/big/big.bin | cmp - out
+'
+
+if [ -z "$skip_reason" ]; then
+	kill $ppid && wait $ppid 2>/dev/null
+	ppid=
+	sed "s/^/# fault proxy: /" "$SCRATCH/fp.port.stats" >&2
+fi
+
+done_testing
