@@ -27,19 +27,19 @@ struct cc {
 	size_t nslab;
 };
 
+/* The runs of voxels equal to want in a row of a 0/1 mask; memchr skips the gaps fast. */
 static size_t
 row_runs(const uint8_t *row, long nx, uint8_t want, struct run *out)
 {
-	size_t n = 0;
+	size_t n = 0, x = 0, end = (size_t)nx;
 
-	for (long x = 0; x < nx;) {
-		if ((row[x] != 0) != want) {
-			x++;
-			continue;
-		}
-		long x0 = x;
-		while (x < nx && (row[x] != 0) == want)
-			x++;
+	while (x < end) {
+		const uint8_t *p = memchr(row + x, want, end - x), *q;
+		if (p == NULL)
+			break;
+		size_t x0 = (size_t)(p - row);
+		q = memchr(p, want ^ 1, end - x0);
+		x = q != NULL ? (size_t)(q - row) : end;
 		if (out != NULL) {
 			out[n].x0 = (uint32_t)x0;
 			out[n].x1 = (uint32_t)(x - 1);

@@ -116,7 +116,8 @@ row_test(uint8_t *restrict out, const float *restrict a, float lim, uint8_t hit,
 
 /* d1 of one row by a sweep each way, weighted. */
 static void
-row_d1(const uint8_t *row, long nx, const struct seg_ball *b, uint8_t want, int *dist, float *out)
+row_d1_sweep(const uint8_t *row, long nx, const struct seg_ball *b, uint8_t want, int *dist,
+	     float *out)
 {
 	int cap = b->rx + 1, d = cap;
 
@@ -130,6 +131,43 @@ row_d1(const uint8_t *row, long nx, const struct seg_ball *b, uint8_t want, int 
 		int m = dist[x] < d ? dist[x] : d;
 		out[x] = seg_d1w(m, b);
 	}
+}
+
+/* out = w where p[x - i] or p[x + i] is a source (p padded by i each side), in blocks */
+static void
+row_near(float *restrict out, const uint8_t *restrict p, long i, uint8_t want, float w, long nx)
+{
+	long x = 0;
+
+	for (; x + 16 <= nx; x += 16)
+		for (int l = 0; l < 16; l++)
+			out[x + l] =
+				(p[x + l - i] == want) | (p[x + l + i] == want) ? w : out[x + l];
+	for (; x < nx; x++)
+		out[x] = (p[x - i] == want) | (p[x + i] == want) ? w : out[x];
+}
+
+/*
+ * d1 of one row, weighted: for a small rx, one vectorised pass per distance from rx down
+ * to 0 over a copy of the row padded with non-sources; else two sweeps.
+ */
+#define SEG_NEAR_MAX 6
+static void
+row_d1(const uint8_t *row, long nx, const struct seg_ball *b, uint8_t want, int *dist, uint8_t *pad,
+       float *out)
+{
+	long rx = b->rx;
+
+	if (rx > SEG_NEAR_MAX) {
+		row_d1_sweep(row, nx, b, want, dist, out);
+		return;
+	}
+	memset(pad, want ^ 1, (size_t)rx);
+	memcpy(pad + rx, row, (size_t)nx);
+	memset(pad + rx + nx, want ^ 1, (size_t)rx);
+	row_set(out, SEG_GINF, nx);
+	for (long i = rx; i >= 0; i--)
+		row_near(out, pad + rx, i, want, seg_d1w((int)i, b), nx);
 }
 
 /* g row y of a slice from the d1 rows around it; returns its G_ state. */
@@ -168,12 +206,13 @@ g_slice(const struct dil_job *j, long z, unsigned w, float *g, uint8_t *state)
 	float *d1 = j->m->d1 + (size_t)w * sl;
 	uint8_t *kind = j->m->kind + (size_t)w * (size_t)ny;
 	int *dist = j->m->dist + (size_t)w * (size_t)nx;
+	uint8_t *pad = j->m->pad + (size_t)w * ((size_t)nx + 2 * SEG_NEAR_MAX);
 
 	for (long y = 0; y < ny; y++) {
 		const uint8_t *row = j->src + (size_t)z * sl + (size_t)y * (size_t)nx;
 		kind[y] = (uint8_t)row_kind(row, nx, j->want);
 		if (kind[y] == ROW_PART)
-			row_d1(row, nx, j->b, j->want, dist, d1 + (size_t)y * (size_t)nx);
+			row_d1(row, nx, j->b, j->want, dist, pad, d1 + (size_t)y * (size_t)nx);
 	}
 	for (long y = 0; y < ny; y++)
 		state[y] = (uint8_t)g_row(j, kind, d1, y, g + (size_t)y * (size_t)nx);
@@ -285,6 +324,7 @@ seg_morphbuf_alloc(const struct seg_grid *g, struct seg_morphbuf *m, int rz, str
 		m->dist = malloc(nw * (size_t)g->nx * sizeof(int));
 		m->kind = malloc(nw * (size_t)g->ny);
 		m->acc = malloc(nw * (size_t)g->nx * sizeof(float));
+		m->pad = malloc(nw * ((size_t)g->nx + 2 * SEG_NEAR_MAX));
 		m->tmp = seg_alloc(g->n);
 	}
 	if (m->g == NULL || m->d1 == NULL || m->dist == NULL || m->kind == NULL || m->acc == NULL ||
@@ -303,6 +343,7 @@ seg_morphbuf_free(struct seg_morphbuf *m)
 	free(m->dist);
 	free(m->kind);
 	free(m->acc);
+	free(m->pad);
 	free(m->state);
 	free(m->tmp);
 	memset(m, 0, sizeof(*m));

@@ -112,7 +112,7 @@ per_label(const struct seg_plan *p, const struct seg_grid *g, const uint8_t *lab
 	  struct seg_times *t, struct m3_err *e)
 {
 	struct pick_job j = {g, lab, out, out, 0};
-	struct seg_morphbuf mb = {NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL};
+	struct seg_morphbuf mb = {NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL};
 	int order[SEG_MAXLAB], n = precedence(p, order), rc = M3_OK, single = lab == out;
 	double t0, tm = 0, tc = 0;
 

@@ -84,6 +84,7 @@ struct seg_morphbuf {
 	int *dist; /* per worker: one row */
 	uint8_t *kind; /* per worker: sources in each row of a slice */
 	float *acc; /* per worker: one row */
+	uint8_t *pad; /* per worker: one row with a margin each side */
 	uint8_t *tmp; /* a mask */
 };
 int seg_morphbuf_alloc(const struct seg_grid *g, struct seg_morphbuf *m, int rz, struct m3_err *e);

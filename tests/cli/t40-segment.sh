@@ -110,12 +110,17 @@ morph() {
 	ref labels out | grep -q " 1:" # something is left to compare
 }
 
-check 'closing by radius 1, 2, 3 voxels = brute force' '
-	morph 1 "--close 1" close:1 && morph 2 "--close 2" close:2 && morph 3 "--close 3" close:3
+check 'closing by radius 1, 2, 3 and 8 voxels = brute force (8: the two-sweep distance)' '
+	morph 1 "--close 1" close:1 && morph 2 "--close 2" close:2 && morph 3 "--close 3" close:3 &&
+	ref gen boxes 0 40 36 32 >x.nrrd && run m3-segment -t 500: --close 8 x.nrrd && expect_code 0 &&
+	ref ref close:8 <x.nrrd >r.nrrd && ref same out r.nrrd && test "$(ref labels out)" != "$(ref labels x.nrrd)"
 '
 
-check 'opening by radius 1 voxel and 0.6 mm (anisotropic spacing) = brute force' '
-	morph 4 "--open 1" open:1 && morph 5 "--open 0.6mm" open:0.6mm
+check 'opening by radius 1 voxel, 0.6 mm (anisotropic spacing) and 7 voxels = brute force' '
+	morph 4 "--open 1" open:1 && morph 5 "--open 0.6mm" open:0.6mm &&
+	ref gen boxes 0 40 36 32 >x.nrrd && run m3-segment -t 500: --open 7 x.nrrd && expect_code 0 &&
+	ref ref open:7 <x.nrrd >r.nrrd && ref same out r.nrrd && ref labels out | grep -q " 1:" &&
+	test "$(ref labels out)" != "$(ref labels x.nrrd)"
 '
 
 check 'closing by 1 mm and 1.3 mm on 0.5 x 0.25 x 1 mm voxels = brute force' '

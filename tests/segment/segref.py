@@ -6,7 +6,7 @@ references here are the slow, obvious algorithms: morphology by OR/AND over ever
 of the ball, connected components and hole filling by breadth-first search.
 
   segref.py gen KIND SEED NX NY NZ [TYPE [SX SY SZ]] > vol.nrrd
-      KIND: spheres | blobs | corner | bimodal | uniform | noisy | ball
+      KIND: spheres | blobs | boxes | corner | bimodal | uniform | noisy | ball
   segref.py median < in.nrrd > out.nrrd                 3x3x3 median, border continued
   segref.py count LO HI vol.nrrd                        voxels with LO <= v <= HIGH
   segref.py labels vol.nrrd                             "label:count ..." of each volume
@@ -98,6 +98,11 @@ def gen(kind, seed, nx, ny, nz, typ="int16"):
         for a in range(3):
             s = (np.roll(s, 1, a) + s + np.roll(s, -1, a)) / 3
         v = np.where(s > 0.45, 1000, 0)
+    elif kind == "boxes":  # solid boxes of several sizes and a gap: for large radii
+        v = np.zeros((nz, ny, nx))
+        v[2:nz - 4, 3:ny // 2 + 4, 2:nx // 2 + 3] = 1000
+        v[4:10, ny // 2 + 6:ny - 2, 5:nx - 3] = 1000
+        v[nz // 2:nz - 2, 2:ny - 2, nx - 6:nx - 3] = 1000
     elif kind == "corner":  # a 3x3x3 cube and a 2x2x2 cube that share one corner only
         v = np.zeros((nz, ny, nx))
         v[1:4, 1:4, 1:4] = 1000
