@@ -6,6 +6,10 @@
 
 #include "m3/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* First call in main: program name, fds 0-2 open, SIGPIPE back to its default. */
 void m3_cli_init(const char *argv0);
 const char *m3_progname(void);
@@ -65,5 +69,9 @@ unsigned m3_ncpu(void);
 /* -d auto|cpu|cuda, or M3_DEVICE when s is NULL (a bad M3_DEVICE is ignored with a warning). */
 enum m3_device { M3_DEV_AUTO, M3_DEV_CPU, M3_DEV_CUDA };
 int m3_parse_device(const char *s, enum m3_device *out, struct m3_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Codes 0-5 are the exit codes of man/m3.7 and are never renumbered.
  * Codes from 16 up are finer distinctions for callers; m3_exit_code() folds them
@@ -41,5 +45,9 @@ int m3_err_prefix(struct m3_err *e, const char *fmt, ...) __attribute__((format(
 int m3_exit_code(int code);
 /* A short name for a code ("bad input data"), for -v output and docs. */
 const char *m3_code_str(int code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,6 +4,10 @@
 
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A quoted JSON string; control characters escaped, invalid UTF-8 bytes as U+FFFD. */
 void m3_json_str(FILE *f, const char *s);
 #define M3_DTOA_MAX 40
@@ -11,5 +15,9 @@ void m3_json_str(FILE *f, const char *s);
 void m3_dtoa(char s[M3_DTOA_MAX], double d);
 /* The shortest decimal that reads back as d; null for NaN and infinities. */
 void m3_json_num(FILE *f, double d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

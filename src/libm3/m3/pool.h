@@ -6,6 +6,10 @@
 
 #include "m3/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct m3_pool;
 
 /* Called once per item; worker is 0..nthreads-1, for per-thread scratch space. */
@@ -19,5 +23,9 @@ unsigned m3_pool_size(const struct m3_pool *p);
  * handed out one at a time in order, so make an item a slice, not a voxel.  Not
  * reentrant: call from one thread at a time, never from inside fn. */
 void m3_pool_run(struct m3_pool *p, m3_pool_fn fn, void *ctx, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include "m3/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Writing: a header, exactly size bytes of data, then padding; m3_tar_end() closes the archive. */
 int m3_tar_header(FILE *fp, const char *name, size_t size, time_t mtime, struct m3_err *e);
 int m3_tar_pad(FILE *fp, size_t size, struct m3_err *e);
@@ -37,5 +41,9 @@ int m3_tar_next(struct m3_tar_reader *r, struct m3_tar_entry *ent, struct m3_err
 int m3_tar_read(struct m3_tar_reader *r, void *buf, size_t n, struct m3_err *e);
 /* 1 when a 512-byte block looks like a ustar or GNU tar header with a valid checksum. */
 int m3_tar_is_header(const void *block512);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

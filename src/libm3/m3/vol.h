@@ -7,6 +7,10 @@
 
 #include "m3/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum m3_type {
 	M3_TNONE = 0,
 	M3_UINT8,
@@ -97,5 +101,9 @@ void m3_vol_writer_free(struct m3_vol_writer *w);
 int m3_vol_write_header(struct m3_vol_writer *w, const struct m3_vol *v, struct m3_err *e);
 int m3_vol_write_data(struct m3_vol_writer *w, const void *buf, size_t n, struct m3_err *e);
 int m3_vol_write(struct m3_vol_writer *w, const struct m3_vol *v, struct m3_err *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
