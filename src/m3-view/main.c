@@ -60,8 +60,9 @@ add_image(struct inputs *in, const struct vbuf *b, const char *path, size_t max_
 	if (view_png_load(b, path, max_size, im, e) != M3_OK)
 		return e->code;
 	if (verbose)
-		m3_warn("%s: PNG %zux%zu, embedded as %zux%zu (%zu bytes)", path, im->w0, im->h0,
-			im->w, im->h, im->png.n);
+		m3_warn("%s: PNG %zux%zu, embedded as %zux%zu (%zu bytes%s)", path, im->w0, im->h0,
+			im->w, im->h, im->png.n + im->marks.n,
+			im->marks.n > 0 ? ", gray image and a layer of coloured marks" : "");
 	return M3_OK;
 }
 
@@ -177,8 +178,10 @@ match_report(const struct view_page *pg)
 static void
 release(struct inputs *in)
 {
-	for (size_t i = 0; i < in->pg.nimg; i++)
+	for (size_t i = 0; i < in->pg.nimg; i++) {
 		vbuf_free(&in->pg.img[i].png);
+		vbuf_free(&in->pg.img[i].marks);
+	}
 	for (size_t i = 0; i < in->pg.nscn; i++)
 		vbuf_free(&in->pg.scn[i].x3d);
 	free(in->pg.img);

@@ -162,6 +162,11 @@ write_image(FILE *f, const struct view_page *pg, const struct view_image *im,
 		fputs(",\"src\":\"data:image/png;base64,", f);
 		view_base64(f, im->png.p, im->png.n);
 		fputs("\"", f);
+		if (im->marks.n > 0) {
+			fputs(",\"marks\":\"data:image/png;base64,", f);
+			view_base64(f, im->marks.p, im->marks.n);
+			fputs("\"", f);
+		}
 	} else {
 		fputs(",\"width\":", f);
 		jnum(f, fd->width > 0 ? fd->width : 1000);

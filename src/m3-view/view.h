@@ -36,12 +36,13 @@ struct view_image {
 	size_t w, h;
 	size_t w0, h0;
 	struct vbuf png;
+	struct vbuf marks; /* RGBA PNG of an overlay's coloured marks, split off its gray image */
 	int findings; /* index into the findings, or -1 */
 };
 
 int view_png_load(const struct vbuf *in, const char *name, size_t max_size, struct view_image *im,
 		  struct m3_err *e);
-/* Writes an 8-bit gray or RGB image (channels 1 or 3) as PNG into out. */
+/* Writes an 8-bit gray, RGB or RGBA image (channels 1, 3 or 4) as PNG into out. */
 int view_png_encode(const unsigned char *px, size_t w, size_t h, int channels, struct vbuf *out,
 		    struct m3_err *e);
 

@@ -111,9 +111,11 @@ open(\"big.png\", \"wb\").write(b\"\\x89PNG\\r\\n\\x1a\\n\" + c(b\"IHDR\", struc
 '
 
 check 'a 4-view study (3328x4096 RGB overlays) makes a page under 10 MB' '
-	python3 "$MKDATA" . --full && run m3-view -o p.html marks-*.png findings.jsonl &&
+	python3 "$MKDATA" . --full && run m3-view -v -o p.html marks-*.png findings.jsonl &&
 	expect_code 0 && size=$(wc -c <p.html) && echo "# 4-view page: $size bytes" &&
-	test "$size" -lt 10000000
+	test "$size" -lt 10000000 &&
+	test "$(grep -c "embedded as 1664x2048 (.*, gray image and a layer of coloured marks)" err)" = 4 &&
+	test "$(grep -o "\"marks\":\"data:image/png;base64," p.html | wc -l)" = 4
 '
 
 bad() { # bad GLOB FILE...: exit 3, one line matching GLOB, no page, no file left behind

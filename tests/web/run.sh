@@ -37,7 +37,7 @@ python3 tests/web/mkdata.py "$OUT/data" || exit 1
 build/tests/tools/volgen -t int16 32 32 16 >"$OUT/data/ct.nrrd" || exit 1
 (
 	cd "$OUT/data" &&
-		SOURCE_DATE_EPOCH=1700000000 "$TOP/bin/m3-view" -q -t "m3-view test study" \
+		SOURCE_DATE_EPOCH=1700000000 "$TOP/bin/m3-view" -q -m 300 -t "m3-view test study" \
 			-o "$OUT/study.html" marks-L-CC.png marks-L-MLO.png findings.jsonl scene.x3d \
 			ct.nrrd
 ) || {

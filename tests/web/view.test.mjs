@@ -48,13 +48,13 @@ async function pngStats(page, buf) {
 		return { mean, variance: s2 / k - mean * mean };
 	}, buf.toString('base64'));
 }
-async function canvasSum(page, sel) {
-	return page.$eval(sel, (c) => {
+async function canvasSum(page, sel, weights = [1, 1, 1]) {
+	return page.$eval(sel, (c, w) => {
 		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
 		let s = 0;
-		for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+		for (let i = 0; i < d.length; i += 4) s += w[0] * d[i] + w[1] * d[i + 1] + w[2] * d[i + 2];
 		return s;
-	});
+	}, weights);
 }
 const frames = (page) => page.evaluate(() => new Promise((r) =>
 	requestAnimationFrame(() => requestAnimationFrame(r))));
@@ -118,6 +118,18 @@ async function twoD(page, tag, touch) {
 		await page.locator('#contrast').dblclick();
 		await frames(page);
 	});
+	await check(`${tag}: the overlay's own marks are a layer that can be hidden`, async () => {
+		const box = page.locator('#burned');
+		assert(await box.isVisible(), 'no check box: the overlay was not split');
+		const colour = [1, 3, 5]; // tells red marks from the gray under them
+		const before = await canvasSum(page, '#c2d', colour);
+		await box.setChecked(false);
+		await frames(page);
+		assert(await canvasSum(page, '#c2d', colour) !== before, 'hiding the marks changed nothing');
+		await box.setChecked(true);
+		await frames(page);
+		assert(await canvasSum(page, '#c2d', colour) === before, 'not back');
+	});
 	await check(`${tag}: ${touch ? 'tapping' : 'clicking'} a finding centres and zooms on it`, async () => {
 		const z0 = (await state(page)).zoom;
 		const b = page.locator('#list li button').nth(2);
@@ -173,6 +185,7 @@ async function threeD(page, tag, shot) {
 	await check(`${tag}: a screenshot of the 3D view is not blank`, async () => {
 		await frames(page);
 		first = await page.locator('#stage3d').screenshot({ path: `${OUT}/${shot}` });
+		await page.screenshot({ path: `${OUT}/${shot.replace('.png', '-page.png')}` });
 		const s = await pngStats(page, first);
 		assert(s.variance > 100, `variance ${s.variance.toFixed(1)}`);
 	});
@@ -245,7 +258,6 @@ try {
 	await frames(d.page);
 	await d.page.screenshot({ path: `${OUT}/desktop-2d.png` });
 	await threeD(d.page, 'desktop', 'desktop-3d.png');
-	await d.page.screenshot({ path: `${OUT}/desktop-3d-page.png` });
 	await check('desktop: no console errors and no request outside the page', async () => {
 		assert(d.w.errors.length === 0, 'errors: ' + d.w.errors.join(' | '));
 		assert(d.w.requests.length === 0, 'requests: ' + d.w.requests.join(' '));
@@ -288,10 +300,12 @@ try {
 		assert(Math.abs(s1.tx - s0.tx - 50) < 1 && Math.abs(s1.ty - s0.ty - 30) < 1,
 			`moved ${s1.tx - s0.tx}, ${s1.ty - s0.ty}`);
 		await p.page.locator('#fit').tap();
+		await frames(p.page);
+		const s2 = await state(p.page);
+		assert(s2.zoom < s1.zoom, `Fit tapped: zoom ${s1.zoom} -> ${s2.zoom}`);
 	});
 	await p.page.screenshot({ path: `${OUT}/phone-2d.png` });
 	await threeD(p.page, 'phone', 'phone-3d.png');
-	await p.page.screenshot({ path: `${OUT}/phone-3d-page.png` });
 	await check('phone: no console errors and no request outside the page', async () => {
 		assert(p.w.errors.length === 0, 'errors: ' + p.w.errors.join(' | '));
 		assert(p.w.requests.length === 0, 'requests: ' + p.w.requests.join(' '));

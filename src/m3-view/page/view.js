@@ -113,16 +113,25 @@
 			done();
 			return;
 		}
-		var im = new Image();
-		im.onload = function () {
+		var im = new Image(), marks = null, left = I.d.marks ? 2 : 1;
+		function loaded() {
+			if (--left > 0) return;
 			base.width = im.naturalWidth;
 			base.height = im.naturalHeight;
 			base.getContext('2d').drawImage(im, 0, 0);
 			I.base = base;
+			I.marks = marks;
 			done();
-		};
+		}
+		im.onload = loaded;
 		im.onerror = function () { problem(I.d.label + ': the image does not decode'); };
 		im.src = I.d.src;
+		if (I.d.marks) { /* the overlay's coloured marks, apart from its gray image */
+			marks = new Image();
+			marks.onload = loaded;
+			marks.onerror = im.onerror;
+			marks.src = I.d.marks;
+		}
 	}
 
 	/* Brightness and contrast through a lookup table, into I.adj; redone only when they change. */
@@ -201,6 +210,8 @@
 		ctx.fillRect(0, 0, cw, ch);
 		ctx.imageSmoothingEnabled = I.s < 2;
 		ctx.drawImage(I.adj, I.tx, I.ty, I.bw * I.s, I.bh * I.s);
+		if (I.marks && $('burned').checked)
+			ctx.drawImage(I.marks, I.tx, I.ty, I.bw * I.s, I.bh * I.s);
 		var z = I.k * I.s;
 		I.clusters.forEach(function (cl) { drawCluster(I, cl, z); });
 		I.calcs.forEach(function (c, i) {
@@ -212,6 +223,14 @@
 			ctx.strokeStyle = on ? '#34d3eb' : scoreColour(c.score);
 			ctx.beginPath();
 			ctx.arc(x, y, r, 0, 2 * Math.PI);
+			if (on) { /* the selected one: a second ring and ticks, to find it at a glance */
+				ctx.moveTo(x + r + 8, y);
+				ctx.arc(x, y, r + 8, 0, 2 * Math.PI);
+				[[1, 0], [-1, 0], [0, 1], [0, -1]].forEach(function (t) {
+					ctx.moveTo(x + t[0] * (r + 8), y + t[1] * (r + 8));
+					ctx.lineTo(x + t[0] * (r + 20), y + t[1] * (r + 20));
+				});
+			}
 			ctx.stroke();
 			if (on || I.s * I.k > 0.6) {
 				ctx.fillStyle = ctx.strokeStyle;
@@ -331,8 +350,12 @@
 	canvas.addEventListener('dblclick', function () {
 		if (img) { fit(img); draw(); }
 	});
-	$('fit').addEventListener('click', function () {
-		if (img) { fit(img); draw(); }
+	/* Fit is idempotent, so it also answers pointerup: a tap right after a drag may come
+	 * without a click (the browser takes it as the end of a gesture). */
+	['click', 'pointerup'].forEach(function (t) {
+		$('fit').addEventListener(t, function () {
+			if (img) { fit(img); draw(); }
+		});
 	});
 	/* A click (or tap) on a mark selects the finding in the list. */
 	function hit(ev) {
@@ -432,12 +455,14 @@
 		$('v2d').hidden = false;
 		img = I;
 		listFindings(I);
+		$('burned-row').hidden = !I.d.marks;
 		if (I.base) { draw(); return; }
 		loadBitmap(I, function () {
 			if (img === I) draw();
 			api.ready2d = true;
 		});
 	}
+	$('burned').addEventListener('change', draw);
 	images.forEach(function (I) { addTab(I.d.label, function () { show2d(I); }); });
 	window.addEventListener('resize', function () {
 		if (img && img.atFit) img.fitted = false;
