@@ -220,10 +220,10 @@ one_image(struct run *R, const struct m3_vol *v, const char *name, struct m3_err
 
 	R->n++;
 	m3_progress(&R->pg, "image %lu", R->n);
-	if (mod != NULL && strcmp(mod, "MG") != 0)
-		m3_warn("%s: image %lu: modality %s, not MG; going on", name, R->n, mod);
 	if ((rc = mm_image_from_vol(&im, v, e)) != M3_OK)
 		return m3_err_prefix(e, "%s: image %lu", name, R->n);
+	if (mod != NULL && strcmp(mod, "MG") != 0)
+		m3_warn("%s: image %lu: modality %s, not MG; going on", name, R->n, mod);
 	rc = mm_run(&r, &im, &R->o->p, &R->model, R->use_cuda, R->pool, &mk, e);
 	if (rc == M3_OK && R->o->out != NULL)
 		rc = overlay(R, &im, &mk, &r, e);

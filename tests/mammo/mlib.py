@@ -165,3 +165,4 @@ def at_fp(rows, col, limit):
         if r[col + 1] <= limit:
             best = max(best, r[col])
     return best
+
