@@ -1,0 +1,63 @@
+#!/bin/sh
+# make bench: m3-fetch and m3-push against rclone and the AWS CLI on a Ceph radosgw on
+# 127.0.0.1 (tests/integration/radosgw.sh), in one run: a 1 GiB object got to /dev/null and put
+# from a file, a prefix of 1000 objects of 200 KB got to a folder, and the peak RSS of m3-fetch
+# streaming 1 GiB to a pipe (goal: <= 64 MiB).  Prints seconds and ratios.
+set -u
+cd "$(dirname "$0")/.."
+for b in radosgw ceph-mon ceph-osd aws rclone; do
+	command -v $b >/dev/null 2>&1 || { echo "s3.sh: skipped: $b is not installed"; exit 0; }
+done
+D=${BENCH_DIR:-build/bench}/s3
+rm -rf "$D" && mkdir -p "$D"
+D=$(cd "$D" && pwd)
+eval "$(tests/integration/radosgw.sh start "$D/rgw" 4096)" || exit 1
+trap 'tests/integration/radosgw.sh stop "$D/rgw"' EXIT
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
+export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+export AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph RCLONE_CONFIG_RGW_ENDPOINT=$RGW_ENDPOINT
+export RCLONE_CONFIG_RGW_ACCESS_KEY_ID=$RGW_ACCESS_KEY RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+aws() { command aws --endpoint-url "$RGW_ENDPOINT" "$@"; }
+aws s3 mb s3://bench >/dev/null
+head -c 1073741824 /dev/urandom >"$D/1g.bin"
+mkdir -p "$D/many"
+i=0
+while [ $i -lt 1000 ]; do head -c 204800 /dev/urandom >"$D/many/f$i.bin"; i=$((i + 1)); done
+echo warm | m3-push --sse none - s3://bench/warm >/dev/null
+
+secs() { # secs CMD...: wall seconds
+	s=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || echo "s3.sh: failed: $*" >&2
+	echo "$(date +%s.%N) - $s" | bc
+}
+ratio() { echo "scale=2; $1 / $2" | bc; }
+row() { printf "%-34s m3 %6.2fs  %s %6.2fs  ratio %s\n" "$1" "$2" "$3" "$4" "$(ratio "$4" "$2")"; }
+
+# put 1 GiB from a file
+m=$(secs m3-push --sse none "$D/1g.bin" s3://bench/m3/1g.bin)
+r=$(secs rclone copyto "$D/1g.bin" rgw:bench/rclone/1g.bin)
+a=$(secs aws s3 cp "$D/1g.bin" s3://bench/aws/1g.bin)
+row "put 1 GiB from a file" "$m" rclone "$r"
+row "put 1 GiB from a file" "$m" aws "$a"
+
+# get 1 GiB to /dev/null (rclone must not write to /dev/null: it deletes failed downloads)
+m=$(secs m3-fetch -o /dev/null s3://bench/m3/1g.bin)
+r=$(secs sh -c "rclone cat rgw:bench/m3/1g.bin >/dev/null")
+a=$(secs sh -c "aws s3 cp s3://bench/m3/1g.bin - >/dev/null")
+row "get 1 GiB to /dev/null" "$m" rclone "$r"
+row "get 1 GiB to /dev/null" "$m" aws "$a"
+
+# 1000 x 200 KB prefix to a folder
+m3-push --sse none "$D"/many/* s3://bench/many/ >/dev/null
+m=$(secs m3-fetch -j 16 -o "$D/m3many" s3://bench/many/)
+r=$(secs rclone copy --transfers 16 rgw:bench/many "$D/rcmany")
+a=$(secs aws s3 cp --recursive s3://bench/many/ "$D/awsmany")
+row "get 1000 x 200 KB to a folder" "$m" rclone "$r"
+row "get 1000 x 200 KB to a folder" "$m" aws "$a"
+diff -r "$D/many" "$D/m3many" >/dev/null || echo "s3.sh: m3-fetch folder differs"
+
+# peak RSS streaming 1 GiB to a pipe
+rss=$(command time -f %M sh -c "m3-fetch s3://bench/m3/1g.bin | cat >/dev/null" 2>&1 >/dev/null | tail -n1)
+printf "%-34s %s KiB (goal <= 65536)\n" "m3-fetch 1 GiB to a pipe, peak RSS" "$rss"
+rm -f "$D/1g.bin"
