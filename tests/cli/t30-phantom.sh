@@ -196,4 +196,111 @@ for syn in rle:1.2.840.10008.1.2.5 jpegls:1.2.840.10008.1.2.4.80 j2k:1.2.840.100
 	'
 done
 
+# The CBCT series, made once: 96x96x64 at 100/96 mm.
+m3-phantom cbct -s 7 $CSIZE -o "$DATA/c7" 2>"$DATA/c7.err"
+cslices() { # the file names a cbct of $1 slices has, in order
+	i=1; while [ $i -le "$1" ]; do printf "CT%04d.dcm\n" $i; i=$((i + 1)); done
+}
+
+check 'cbct -o dir: one file per slice and truth.nrrd, nothing else left' '
+	run m3-phantom cbct -s 7 $CSIZE -o ct && expect_code 0 && expect_empty err &&
+	expect_files ct && { cslices 64; echo truth.nrrd; } >want && ls ct | sort >got &&
+	cmp want got
+'
+
+check 'cbct: the same seed gives the same bytes at any -j; another seed does not' '
+	m3-phantom cbct -s 7 $CSIZE -j 1 -o a && m3-phantom cbct -s 8 $CSIZE -j 3 -o b &&
+	for f in $(cslices 64) truth.nrrd; do cmp a/$f "$DATA/c7/$f" || return 1; done &&
+	! cmp -s b/truth.nrrd "$DATA/c7/truth.nrrd" && ! cmp -s b/CT0032.dcm "$DATA/c7/CT0032.dcm"
+'
+
+check 'cbct without -o: a tar stream, slices in order, then the truth' '
+	m3-phantom cbct -s 7 $CSIZE >s.tar && tar tf s.tar >got &&
+	{ cslices 64; echo truth.nrrd; } >want && cmp want got &&
+	mkdir x && tar xf s.tar -C x && cmp x/truth.nrrd "$DATA/c7/truth.nrrd"
+'
+
+check 'cbct: truth.nrrd is an m3 volume stream of uint8 labels with the series geometry' '
+	head -c 400 "$DATA/c7/truth.nrrd" >h && grep -q "^type: uint8$" h &&
+	grep -q "^sizes: 96 96 64$" h && grep -q "^space: left-posterior-superior$" h &&
+	grep -q "^m3-labels:=1 bone;2 teeth;3 soft-tissue$" h && grep -q "^space origin: (" h &&
+	grep -q "^space directions: (1.041666667,0,0) (0,1.041666667,0) (0,0,1.041666667)$" h
+'
+
+skip_unless teem-unu "teem-unu is not installed"
+check 'cbct: teem unu reads truth.nrrd; the labels run 0-3' '
+	teem-unu minmax "$DATA/c7/truth.nrrd" >mm && grep -q "^min: 0" mm && grep -q "^max: 3" mm
+'
+
+skip_unless dcmdump "dcmtk's dcmdump is not installed"
+check 'cbct: dcmtk dcmdump parses every slice; CT attributes are right' '
+	for f in $(cslices 64); do
+		dcmdump -q "$DATA/c7/$f" >d.txt 2>e.txt && [ ! -s e.txt ] || { cat e.txt >&2; return 1; }
+	done &&
+	grep -q "(0008,0016) UI =CTImageStorage" d.txt && grep -q "(0008,0060) CS \[CT\]" d.txt &&
+	grep -q "(0020,0037) DS \[1\\\\0\\\\0\\\\0\\\\1\\\\0\]" d.txt &&
+	grep -q "(0028,1052) DS \[-1024\]" d.txt && grep -q "(0028,1053) DS \[1\]" d.txt &&
+	grep -q "(0010,0010) PN \[PHANTOM^CBCT\]" d.txt && grep -q "(0020,0013) IS \[64\]" d.txt
+'
+
+skip_unless dciodvfy "dicom3tools dciodvfy is not installed"
+check 'dciodvfy: no errors in the CT IOD' '
+	for f in CT0001.dcm CT0020.dcm CT0040.dcm CT0064.dcm; do
+		dciodvfy "$DATA/c7/$f" >v.txt 2>&1
+		grep -q "^CTImage" v.txt || { echo "# $f: IOD not recognised" >&2; return 1; }
+		if grep -i "error" v.txt >&2; then return 1; fi
+	done
+'
+
+need_py
+check 'cbct: slices sit where the truth says; each label has its tissue HU' '
+	"$PY" "$PHTOOLS/check_cbct.py" "$DATA/c7"
+'
+
+check 'cbct: the check fails when the truth is one slice off' '
+	cp -r "$DATA/c7" w && "$PY" - w/truth.nrrd <<-EOF &&
+	import re, sys
+	p = sys.argv[1]
+	b = open(p, "rb").read()
+	h, _, d = b.partition(b"\n\n")
+	h = re.sub(rb"space origin: \((.*),(.*),(.*)\)", lambda m: b"space origin: (%s,%s,%r)" % (m.group(1), m.group(2), float(m.group(3)) + 1.041666667), h)
+	open(p, "wb").write(h + b"\n\n" + d)
+	EOF
+	! "$PY" "$PHTOOLS/check_cbct.py" w >/dev/null 2>&1
+'
+
+skip_unless dcm2niix "dcm2niix is not installed"
+"$PY" -c "import nibabel" 2>/dev/null || skip_reason="python3 nibabel is not installed"
+check 'dcm2niix converts the series; its NIfTI (RAS) lands on the truth (LPS) voxel for voxel' '
+	mkdir n && dcm2niix -z n -f vol -o n "$DATA/c7" >log 2>&1 && [ -f n/vol.nii ] &&
+	"$PY" "$PHTOOLS/check_cbct.py" "$DATA/c7" n/vol.nii
+'
+
+need_py
+check 'cbct --artefacts: streaks and metal in the pixels, the same labels' '
+	m3-phantom cbct -s 7 $CSIZE --artefacts -o a && cmp a/truth.nrrd "$DATA/c7/truth.nrrd" &&
+	! cmp -s a/CT0030.dcm "$DATA/c7/CT0030.dcm" &&
+	"$PY" - a <<-EOF
+	import glob, sys
+	sys.path.insert(0, "$PHTOOLS")
+	import dcm
+	assert max(dcm.pixels(f).max() for f in glob.glob(sys.argv[1] + "/CT*.dcm")) == 4095
+	EOF
+'
+
+skip_unless gdcmconv "GDCM tools (gdcmconv, gdcminfo) are not installed"
+[ -n "$PY" ] || skip_reason="no python3 with numpy"
+check 'cbct --syntax jpegls: JPEG-LS slices that decode to the explicit pixels' '
+	m3-phantom cbct -s 7 $CSIZE --syntax jpegls -o s && cmp s/truth.nrrd "$DATA/c7/truth.nrrd" &&
+	for f in CT0001.dcm CT0033.dcm; do
+		gdcminfo s/$f | grep -q "^TransferSyntax is 1.2.840.10008.1.2.4.80 " &&
+		gdcmconv --raw s/$f raw.dcm && "$PY" - raw.dcm "$DATA/c7/$f" <<-EOF || return 1
+		import sys
+		sys.path.insert(0, "$PHTOOLS")
+		import dcm
+		assert (dcm.pixels(sys.argv[1]) == dcm.pixels(sys.argv[2])).all()
+		EOF
+	done
+'
+
 done_testing
