@@ -45,27 +45,29 @@ struct opts {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: m3-batch [-fqv] [-j jobs] [-r retries] [--backoff seconds] [--only id]\n"
-		"                [--retry-failed] [--retry-quarantined] [--progress]\n"
-		"                -m manifest -o results -- pipeline\n"
-		"       m3-batch --slurm [--gpus-per-task n] [--time limit] [--partition name]\n"
-		"                [--max-running n] [--sbatch option] ... -m manifest -o results -- pipeline\n"
-		"       m3-batch --status results [-J]\n"
-		"       m3-batch --cancel results\n"
-		"       m3-batch --list -m manifest\n");
+	fprintf(f, "usage: m3-batch [-fqv] [-j jobs] [-r retries] [--backoff seconds] [--only id]\n"
+		   "                [--retry-failed] [--retry-quarantined] [--progress]\n"
+		   "                -m manifest -o results -- pipeline\n"
+		   "       m3-batch --slurm [--gpus-per-task n] [--time limit] [--partition name]\n"
+		   "                [--max-running n] [--sbatch option] ... -m manifest -o results "
+		   "-- pipeline\n"
+		   "       m3-batch --status results [-J]\n"
+		   "       m3-batch --cancel results\n"
+		   "       m3-batch --list -m manifest\n");
 }
 
 static void
 help(void)
 {
 	usage(stdout);
-	printf("\nThe pipeline runs under bash for each study, with {in}, {out} and {id} replaced.\n"
+	printf("\nThe pipeline runs under bash for each study, with {in}, {out} and {id} "
+	       "replaced.\n"
 	       "  -m, --manifest FILE      inputs, one a line ('#' comments); - is stdin\n"
 	       "  -o, --output DIR         results folder: DIR/<id>/ per finished study\n"
 	       "  -j, --jobs N             studies at once on this machine (default 1; 0: cores)\n"
 	       "  -r, --retries N          retries of a study that exits 4 (default 3)\n"
-	       "      --backoff SECONDS    first retry delay, doubled each time, jittered (default 10)\n"
+	       "      --backoff SECONDS    first retry delay, doubled each time, jittered (default "
+	       "10)\n"
 	       "      --retry-failed       run failed studies again\n"
 	       "      --retry-quarantined  run quarantined studies (exit 3) again\n"
 	       "  -f, --force              run finished studies again; new results replace old\n"
@@ -77,7 +79,8 @@ help(void)
 	       "      --partition NAME     Slurm partition\n"
 	       "      --max-running N      tasks running at once (--array=...%%N)\n"
 	       "      --sbatch OPTION      one more sbatch option, as --name=value (repeatable)\n"
-	       "      --status DIR         table of the studies in DIR: state, exit, attempts, time, error\n"
+	       "      --status DIR         table of the studies in DIR: state, exit, attempts, "
+	       "time, error\n"
 	       "  -J, --json               with --status: JSON Lines\n"
 	       "      --cancel DIR         scancel the Slurm job arrays recorded in DIR\n"
 	       "      --list               print each study's id and input, and exit\n"
@@ -127,21 +130,37 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		case OPT_BACKOFF:
 			rc = m3_parse_double("--backoff", optarg, 0, 3600, &o->backoff, e);
 			break;
-		case OPT_CANCEL: o->cancel = optarg; break;
-		case 'f': o->force = 1; break;
+		case OPT_CANCEL:
+			o->cancel = optarg;
+			break;
+		case 'f':
+			o->force = 1;
+			break;
 		case OPT_GPUS:
-			if (optarg[0] == '\0' || strspn(optarg, "abcdefghijklmnopqrstuvwxyz"
-							   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:.-") !=
-							   strlen(optarg))
+			if (optarg[0] == '\0' ||
+			    strspn(optarg,
+				   "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:.-") != strlen(optarg))
 				rc = m3_err_set(e, M3_EUSAGE,
-						"--gpus-per-task: \"%s\" is not [type:]count", optarg);
+						"--gpus-per-task: \"%s\" is not [type:]count",
+						optarg);
 			o->so.gpus_per_task = optarg;
 			break;
-		case 'h': help(); exit(0);
-		case 'j': rc = m3_parse_jobs(optarg, &o->jobs, e); break;
-		case 'J': o->json = 1; break;
-		case OPT_LIST: o->list = 1; break;
-		case 'm': o->manifest = optarg; break;
+		case 'h':
+			help();
+			exit(0);
+		case 'j':
+			rc = m3_parse_jobs(optarg, &o->jobs, e);
+			break;
+		case 'J':
+			o->json = 1;
+			break;
+		case OPT_LIST:
+			o->list = 1;
+			break;
+		case 'm':
+			o->manifest = optarg;
+			break;
 		case OPT_MAXRUN:
 			rc = m3_parse_long("--max-running", optarg, 1, 1000000, &o->max_running, e);
 			break;
@@ -151,13 +170,28 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			else
 				o->only[o->nonly++] = optarg;
 			break;
-		case 'o': o->results = optarg; break;
-		case OPT_PARTITION: o->so.partition = optarg; break;
-		case OPT_PROGRESS: o->progress = 1; break;
-		case 'q': o->quiet = 1; m3_cli_quiet(1); break;
-		case 'r': rc = m3_parse_long("--retries", optarg, 0, 100, &o->retries, e); break;
-		case OPT_RETRY_FAILED: o->retry_failed = 1; break;
-		case OPT_RETRY_Q: o->retry_q = 1; break;
+		case 'o':
+			o->results = optarg;
+			break;
+		case OPT_PARTITION:
+			o->so.partition = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			m3_cli_quiet(1);
+			break;
+		case 'r':
+			rc = m3_parse_long("--retries", optarg, 0, 100, &o->retries, e);
+			break;
+		case OPT_RETRY_FAILED:
+			o->retry_failed = 1;
+			break;
+		case OPT_RETRY_Q:
+			o->retry_q = 1;
+			break;
 		case OPT_RUN_ONE:
 			rc = m3_parse_long("--run-one", optarg, 0, LONG_MAX, &o->run_one, e);
 			break;
@@ -167,12 +201,24 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			else
 				o->extra[o->nextra++] = optarg;
 			break;
-		case OPT_SLURM: o->slurm = 1; break;
-		case OPT_STATUS: o->status = optarg; break;
-		case OPT_TIME: o->so.time = optarg; break;
-		case 'v': o->verbose = 1; break;
-		case OPT_VERSION: m3_print_version(); exit(0);
-		default: usage(stderr); exit(2);
+		case OPT_SLURM:
+			o->slurm = 1;
+			break;
+		case OPT_STATUS:
+			o->status = optarg;
+			break;
+		case OPT_TIME:
+			o->so.time = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case OPT_VERSION:
+			m3_print_version();
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 		if (rc != M3_OK)
 			return rc;
@@ -215,12 +261,17 @@ static int
 wanted(const struct opts *o, const struct fold *f)
 {
 	switch (f->state) {
-	case ST_DONE: return o->force;
-	case ST_QUARANTINED: return o->force || o->retry_q;
-	case ST_FAILED: return o->force || o->retry_failed;
+	case ST_DONE:
+		return o->force;
+	case ST_QUARANTINED:
+		return o->force || o->retry_q;
+	case ST_FAILED:
+		return o->force || o->retry_failed;
 	case ST_RUNNING:
-	case ST_RETRYING: return 0; /* its lock is held: someone runs it now */
-	default: return 1;
+	case ST_RETRYING:
+		return 0; /* its lock is held: someone runs it now */
+	default:
+		return 1;
 	}
 }
 
@@ -239,10 +290,10 @@ batch_exit(const struct opts *o, const struct manifest *m, const struct fold *f,
 			continue;
 		nsel++;
 		if (rc < 0)
-			rc = f[i].state == ST_DONE		      ? RUN_DONE
-			     : f[i].state == ST_QUARANTINED		      ? RUN_QUARANTINED
+			rc = f[i].state == ST_DONE                       ? RUN_DONE
+			     : f[i].state == ST_QUARANTINED              ? RUN_QUARANTINED
 			     : f[i].state == ST_FAILED && f[i].exit == 4 ? RUN_EXHAUSTED
-									   : RUN_FAILED;
+									 : RUN_FAILED;
 		nd += rc == RUN_DONE;
 		nq += rc == RUN_QUARANTINED;
 		nr += rc == RUN_EXHAUSTED;
@@ -251,12 +302,14 @@ batch_exit(const struct opts *o, const struct manifest *m, const struct fold *f,
 	if (report && nd < nsel) {
 		char more[128] = "";
 		if (nq)
-			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu quarantined", nq);
+			snprintf(more + strlen(more), sizeof(more) - strlen(more),
+				 ", %zu quarantined", nq);
 		if (nr)
 			snprintf(more + strlen(more), sizeof(more) - strlen(more),
 				 ", %zu out of retries", nr);
 		if (nf)
-			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu failed", nf);
+			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu failed",
+				 nf);
 		m3_warn("%zu of %zu studies done%s (m3-batch --status %s)", nd, nsel, more,
 			o->results);
 	}
@@ -270,10 +323,11 @@ prepare(struct opts *o, struct batch *b, struct m3_err *e)
 	int rc;
 
 	if (strncmp(o->results, "s3://", 5) == 0 || strstr(o->results, "://") != NULL)
-		return m3_err_set(e, M3_EUSAGE,
-				  "%s: results in an object store are not supported yet: write to a "
-				  "folder, then m3-push it",
-				  o->results);
+		return m3_err_set(
+			e, M3_EUSAGE,
+			"%s: results in an object store are not supported yet: write to a "
+			"folder, then m3-push it",
+			o->results);
 	if ((rc = mkdir_p(o->results, e)) != M3_OK)
 		return rc;
 	if (realpath(o->results, real) == NULL)
@@ -506,7 +560,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	modes = (o.status != NULL) + (o.cancel != NULL) + o.list + (o.run_one >= 0);
 	if (modes > 1) {
-		m3_err_set(&e, M3_EUSAGE, "--status, --cancel, --list and --run-one exclude each other");
+		m3_err_set(&e, M3_EUSAGE,
+			   "--status, --cancel, --list and --run-one exclude each other");
 		return m3_report(&e);
 	}
 	if (o.run_one >= 0)

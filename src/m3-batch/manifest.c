@@ -152,8 +152,8 @@ make_unique(struct manifest *m, const char *name, struct m3_err *e)
 	qsort(p, m->n, sizeof(*p), cmp_id);
 	for (size_t i = 1; i < m->n; i++)
 		if (strcasecmp(p[i - 1]->id, p[i]->id) == 0) {
-			m3_err_set(e, M3_EDATA, "%s: lines %zu and %zu: both have the id \"%s\"", name,
-				   p[i - 1]->line, p[i]->line, p[i]->id);
+			m3_err_set(e, M3_EDATA, "%s: lines %zu and %zu: both have the id \"%s\"",
+				   name, p[i - 1]->line, p[i]->line, p[i]->id);
 			free(p);
 			return e->code;
 		}

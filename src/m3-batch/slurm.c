@@ -82,16 +82,18 @@ check_opts(const struct slurm_opts *o, const char *results, struct m3_err *e)
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return m3_err_set(e, M3_EFAIL, "getcwd: %s", strerror(errno));
 	if (!plain_path(results) || !plain_path(cwd) || !plain_path(o->self))
-		return m3_err_set(e, M3_EUSAGE,
-				  "--slurm: paths with blanks or shell characters are not supported "
-				  "(results, working folder, m3-batch)");
-	if (o->time != NULL && (o->time[0] == '\0' || strspn(o->time, "0123456789:-") !=
-							      strlen(o->time)))
+		return m3_err_set(
+			e, M3_EUSAGE,
+			"--slurm: paths with blanks or shell characters are not supported "
+			"(results, working folder, m3-batch)");
+	if (o->time != NULL &&
+	    (o->time[0] == '\0' || strspn(o->time, "0123456789:-") != strlen(o->time)))
 		return m3_err_set(e, M3_EUSAGE, "--time: \"%s\" is not a Slurm time limit",
 				  o->time);
 	if (o->partition != NULL &&
 	    (o->partition[0] == '\0' ||
-	     strspn(o->partition, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,-") !=
+	     strspn(o->partition,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,-") !=
 		     strlen(o->partition)))
 		return m3_err_set(e, M3_EUSAGE, "--partition: \"%s\" is not a partition name",
 				  o->partition);
@@ -125,7 +127,9 @@ array_script(const struct batch *b, const struct slurm_opts *o, const char *sub,
 		fprintf(f, "#SBATCH --array=0-%zu%%%ld\n", n - 1, o->max_running);
 	else
 		fprintf(f, "#SBATCH --array=0-%zu\n", n - 1);
-	fprintf(f, "#SBATCH --ntasks=1\n#SBATCH --chdir=%s\n#SBATCH --output=%s/.slurm/task-%%A_%%a.out\n",
+	fprintf(f,
+		"#SBATCH --ntasks=1\n#SBATCH --chdir=%s\n#SBATCH "
+		"--output=%s/.slurm/task-%%A_%%a.out\n",
 		cwd, b->results);
 	if (o->gpus_per_task != NULL)
 		fprintf(f, "#SBATCH --gpus-per-task=%s\n", o->gpus_per_task);
@@ -135,7 +139,8 @@ array_script(const struct batch *b, const struct slurm_opts *o, const char *sub,
 		fprintf(f, "#SBATCH --partition=%s\n", o->partition);
 	for (size_t i = 0; i < o->nextra; i++)
 		fprintf(f, "#SBATCH %s\n", o->extra[i]);
-	fprintf(f, "exec %s --run-one \"$SLURM_ARRAY_TASK_ID\" --retries %ld --backoff %g -o %s %s\n",
+	fprintf(f,
+		"exec %s --run-one \"$SLURM_ARRAY_TASK_ID\" --retries %ld --backoff %g -o %s %s\n",
 		o->self, b->retries, b->backoff, b->results, sub);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -242,8 +247,8 @@ slurm_cancel(const char *results, char *jobs, size_t jobsz, struct m3_err *e)
 	int n = 0, rc;
 
 	if (data == NULL)
-		return m3_err_set(e, M3_EUSAGE, "%s: no Slurm job recorded (was it run with --slurm?)",
-				  results);
+		return m3_err_set(e, M3_EUSAGE,
+				  "%s: no Slurm job recorded (was it run with --slurm?)", results);
 	argv[n++] = "scancel";
 	jobs[0] = '\0';
 	/* the newest 64 submissions: any older one has long finished */
@@ -262,7 +267,8 @@ slurm_cancel(const char *results, char *jobs, size_t jobsz, struct m3_err *e)
 	}
 	argv[n] = NULL;
 	for (int i = 1; i < n; i++)
-		snprintf(jobs + strlen(jobs), jobsz - strlen(jobs), "%s%s", i > 1 ? " " : "", argv[i]);
+		snprintf(jobs + strlen(jobs), jobsz - strlen(jobs), "%s%s", i > 1 ? " " : "",
+			 argv[i]);
 	rc = run_capture(argv, &out, 0);
 	free(out);
 	free(data);
@@ -345,8 +351,8 @@ slurm_overlay(const char *results, const struct manifest *m, struct fold *f)
 				ln = l + strcspn(l, "\n");
 				if (*ln != '\0')
 					*ln++ = '\0';
-				if (sscanf(l, "%ld %63s", &k, st) != 2 || k < 0 || (size_t)k >= t.n ||
-				    (i = find_id(m, t.v[k].id)) < 0)
+				if (sscanf(l, "%ld %63s", &k, st) != 2 || k < 0 ||
+				    (size_t)k >= t.n || (i = find_id(m, t.v[k].id)) < 0)
 					continue;
 				snprintf(jt, sizeof(jt), "%s_%ld", job, k);
 				overlay_one(&f[i], st, jt);

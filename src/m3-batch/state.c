@@ -9,7 +9,7 @@
 #include "m3/json.h"
 
 static const char *const names[ST_NSTATES] = {
-	"pending", "queued",	  "running",   "retrying",    "done",
+	"pending",     "queued", "running",   "retrying",    "done",
 	"quarantined", "failed", "cancelled", "interrupted",
 };
 
@@ -134,12 +134,26 @@ json_string(char **p)
 		}
 		c = (unsigned char)*s++;
 		switch (c) {
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case '"': case '\\': case '/': *o++ = (char)c; break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case '"':
+		case '\\':
+		case '/':
+			*o++ = (char)c;
+			break;
 		case 'u': {
 			unsigned long u;
 			char hex[5] = {0};

@@ -25,22 +25,21 @@
  * and a death by SIGPIPE (141), which only means a later tool stopped reading, is no failure.
  * The failing pipeline's statuses go to PSFILE, to find the failing tool's error line.
  */
-static const char wrapper[] =
-	"__m3_fail() {\n"
-	"	local s\n"
-	"	for s in \"$@\"; do\n"
-	"		if [ \"$s\" -ne 0 ] && [ \"$s\" -ne 141 ]; then\n"
-	"			echo \"$*\" >\"$__m3_ps\"\n"
-	"			exit \"$s\"\n"
-	"		fi\n"
-	"	done\n"
-	"}\n"
-	"__m3_cmd=$1 __m3_ps=$2\n"
-	"set --\n"
-	"trap '__m3_fail \"${PIPESTATUS[@]}\"' ERR\n"
-	"set -E -o pipefail\n"
-	"eval \"$__m3_cmd\"\n"
-	"exit 0\n";
+static const char wrapper[] = "__m3_fail() {\n"
+			      "	local s\n"
+			      "	for s in \"$@\"; do\n"
+			      "		if [ \"$s\" -ne 0 ] && [ \"$s\" -ne 141 ]; then\n"
+			      "			echo \"$*\" >\"$__m3_ps\"\n"
+			      "			exit \"$s\"\n"
+			      "		fi\n"
+			      "	done\n"
+			      "}\n"
+			      "__m3_cmd=$1 __m3_ps=$2\n"
+			      "set --\n"
+			      "trap '__m3_fail \"${PIPESTATUS[@]}\"' ERR\n"
+			      "set -E -o pipefail\n"
+			      "eval \"$__m3_cmd\"\n"
+			      "exit 0\n";
 
 static volatile sig_atomic_t cancelled;
 static volatile sig_atomic_t child_pgid;
@@ -388,7 +387,8 @@ publish(const struct batch *b, const struct study *s, const char *tmp, const cha
 	int attempts, double secs, struct m3_err *e)
 {
 	char *stamp = stamp_json(b, s, attempts, secs);
-	char *sp = path_join(tmp, ".m3-batch-done", NULL), *lp = path_join(tmp, "m3-batch.log", NULL);
+	char *sp = path_join(tmp, ".m3-batch-done", NULL),
+	     *lp = path_join(tmp, "m3-batch.log", NULL);
 	char *dest = path_join(b->results, s->id, NULL);
 	int rc = M3_OK;
 

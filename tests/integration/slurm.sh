@@ -90,6 +90,22 @@ check 'the cancelled studies run again on the next submission, and finish' '
 	slurm_wait "$job" 60 && m3-batch --status res2 | tail -n 1 | grep -qx "4 studies: 4 done"
 '
 
+if command -v m3-phantom >/dev/null && command -v m3-decode >/dev/null &&
+	command -v m3-mammo >/dev/null && command -v m3-fetch >/dev/null; then
+	check 'phantom studies through m3-fetch, m3-decode, m3-mammo as array tasks' '
+		m3-phantom mammo -q --size 256x320 -s 1 -o p1 && m3-phantom mammo -q --size 256x320 -s 2 -o p2 &&
+		mkdir bad && head -c 3000 p1/L_CC.dcm >bad/IM1.dcm &&
+		printf "%s\n" "file://$W/p1/" "file://$W/p2/" "file://$W/bad/" >m3.txt &&
+		job=$(m3-batch --slurm -m m3.txt -o res3 -- \
+			"m3-fetch {in} | m3-decode -q | m3-mammo -o {out}/marks-%n.png >{out}/findings.jsonl") &&
+		slurm_wait "$job" 60 && [ "$(wc -l <res3/p1/findings.jsonl)" -eq 4 ] &&
+		test -f res3/p2/marks-4.png && test ! -e res3/bad &&
+		m3-batch --status res3 | grep -q "^bad  *quarantined  *3  *1 .*m3-decode: IM1.dcm: .*truncated"
+	'
+else
+	ok "phantom studies as array tasks # SKIP m3-phantom, m3-fetch, m3-decode or m3-mammo not built"
+fi
+
 check '--cancel with no recorded job: exit 2, one line' '
 	mkdir -p empty && m3-batch --cancel empty 2>e.txt; [ $? -eq 2 ] &&
 	grep -q "^m3-batch: empty: no Slurm job recorded" e.txt && [ "$(wc -l <e.txt)" -eq 1 ]
