@@ -48,21 +48,35 @@ struct slot {
 
 /* The runner: a child that dies with the batch (its own SIGTERM handler cleans up). */
 static pid_t
-start(const struct batch *b, const struct study *s, int *fd)
+start(const struct batch *b, const struct study *s, int *fd, volatile sig_atomic_t *slot)
 {
 	pid_t parent = getpid(), pid;
+	sigset_t stop, old;
 	char err[1024];
 	int p[2], rc;
 
 	if (pipe(p) != 0)
 		return -1;
+	/* a signal between fork and the pid's record would miss the new runner */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	if ((pid = fork()) != 0) {
 		close(p[1]);
 		if (pid < 0)
 			close(p[0]);
 		*fd = p[0];
+		*slot = pid;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return pid;
 	}
+	/* the runner: the batch's handler (which signals every runner) is not for it */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
@@ -108,12 +122,11 @@ local_run(const struct batch *b, const struct manifest *m, const size_t *todo, s
 			pid_t pid;
 			while (pids[i] != 0)
 				i++;
-			if ((pid = start(b, &m->v[todo[next]], &fd)) < 0) {
+			if ((pid = start(b, &m->v[todo[next]], &fd, &pids[i])) < 0) {
 				m3_warn("fork:");
 				stopping = -1;
 				break;
 			}
-			pids[i] = pid;
 			slots[i] = (struct slot){todo[next], next, fd, now_s()};
 			running++;
 			next++;

@@ -253,25 +253,23 @@ parse_rec(char *p, struct rec *r)
 	return r->id != NULL && r->state != NULL ? 0 : -1;
 }
 
-static const struct manifest *sort_m;
-
 static int
-cmp_idx(const void *a, const void *b)
+cmp_study(const void *a, const void *b)
 {
-	return strcmp(sort_m->v[*(const size_t *)a].id, sort_m->v[*(const size_t *)b].id);
+	return strcmp((*(const struct study *const *)a)->id, (*(const struct study *const *)b)->id);
 }
 
-/* Index of the study with this id, or -1. */
+/* Index in m of the study with this id, or -1; idx holds m's studies sorted by id. */
 static long
-find(const struct manifest *m, const size_t *idx, const char *id)
+find(const struct manifest *m, const struct study *const *idx, const char *id)
 {
 	size_t lo = 0, hi = m->n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(id, m->v[idx[mid]].id);
+		int c = strcmp(id, idx[mid]->id);
 		if (c == 0)
-			return (long)idx[mid];
+			return (long)(idx[mid] - m->v);
 		if (c < 0)
 			hi = mid;
 		else
@@ -328,7 +326,7 @@ int
 state_fold(const char *results, const struct manifest *m, struct fold *f, struct m3_err *e)
 {
 	char *path = path_join(results, "status.jsonl", NULL), *data, *line, *next;
-	size_t *idx = calloc(m->n ? m->n : 1, sizeof(*idx));
+	const struct study **idx = calloc(m->n ? m->n : 1, sizeof(*idx));
 	struct rec r;
 
 	for (size_t i = 0; i < m->n; i++) {
@@ -342,9 +340,8 @@ state_fold(const char *results, const struct manifest *m, struct fold *f, struct
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < m->n; i++)
-		idx[i] = i;
-	sort_m = m;
-	qsort(idx, m->n, sizeof(*idx), cmp_idx);
+		idx[i] = &m->v[i];
+	qsort(idx, m->n, sizeof(*idx), cmp_study);
 	if ((data = read_all(path, NULL, e)) == NULL && e->code != M3_EDATA) {
 		free(path);
 		free(idx);
