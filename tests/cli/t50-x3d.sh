@@ -153,6 +153,15 @@ check 'binary to a terminal is refused; X3D text is not' '
 	script -qec "m3-x3d -l 2 s.nrrd" /dev/null >tty2.txt 2>&1 && grep -q "<X3D" tty2.txt
 '
 
+check 'render.py draws a mesh into a PNG that is not just background' '
+	mkvol sphere -o b.nrrd && m3-x3d -s 5 -m 3000 -o b.x3dz b.nrrd &&
+	"$PY" "$X/render.py" b.x3dz b.png --size 160x120 &&
+	"$PY" -c "import zlib,struct,sys
+d=open(\"b.png\",\"rb\").read(); assert d[:8]==b\"\\x89PNG\\r\\n\\x1a\\n\"
+w,h=struct.unpack(\">II\",d[16:24]); assert (w,h)==(160,120)
+raw=zlib.decompress(d[41:-16]); assert max(raw)>200, max(raw)"
+'
+
 check 'bad input: 2D image, int16, all-zero, empty, second volume: exit 3, no file left' '
 	mkvol 2d -o i.nrrd && mkvol int16 -o w.nrrd && mkvol zero -o z.nrrd && : >e.nrrd &&
 	mkvol sphere -o b.nrrd && cat b.nrrd b.nrrd >two.nrrd &&

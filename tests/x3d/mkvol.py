@@ -76,8 +76,8 @@ def jaw(n):
     rng = np.random.default_rng(7)
     v = np.zeros((n, n, n), np.uint8)
     y, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    cx, cy, big, small = n / 2, n * 0.32, 175 * s, 44 * s
-    ang = np.arctan2(y - cy, x - cx)
+    cx, cy, big, small = n / 2, n * 0.68, 175 * s, 44 * s
+    ang = np.arctan2(cy - y, x - cx)  # the arch bulges anterior (-y in LPS)
     rho = np.hypot(x - cx, y - cy)
     arch = (ang > -0.12 * np.pi) & (ang < 1.12 * np.pi)
     zc = n * 0.42
@@ -88,7 +88,7 @@ def jaw(n):
         # rami: flat pillars rising at the two open ends
         if zc - small < k < zc + 150 * s:
             for a in (-0.12 * np.pi, 1.12 * np.pi):
-                px, py = cx + big * np.cos(a), cy + big * np.sin(a) - 10 * s
+                px, py = cx + big * np.cos(a), cy - big * np.sin(a) + 10 * s
                 v[k][((x - px) / (30 * s)) ** 2 + ((y - py) / (55 * s)) ** 2 <= 1] = 1
     # marrow cavities: small spheres of background inside the bone
     zz, yy, xx = np.nonzero(v[:, ::8, ::8] == 1)
@@ -105,7 +105,7 @@ def jaw(n):
     # teeth: 16 rounded cylinders standing on the arch
     for t in range(16):
         a = (-0.06 + 1.12 * (t + 0.5) / 16) * np.pi
-        tx, ty = cx + big * np.cos(a), cy + big * np.sin(a)
+        tx, ty = cx + big * np.cos(a), cy - big * np.sin(a)
         r = 12 * s
         z0 = int(zc + small / 1.3 - 8 * s)
         z1 = int(z0 + (55 + 15 * (t % 3)) * s)
