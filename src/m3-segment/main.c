@@ -17,7 +17,7 @@ static const struct preset {
 	float lo, hi;
 } presets[] = {
 	{"bone", 300, 3000},
-	{"teeth", 1500, 4000},
+	{"teeth", 1550, 4000},
 	{"soft-tissue", -100, 300},
 };
 
@@ -37,8 +37,9 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: m3-segment [-lmqv] [-c 6|26] [-d auto|cpu|cuda] [-g sigma[mm]] [-j jobs]\n"
 		"                  [-k n] [-o file] [-p preset[,preset...]] [-s voxels]\n"
-		"                  [-t low:high] [-z level] [--close r[mm]] [--fill-holes]\n"
-		"                  [--hu-offset hu] [--open r[mm]] [--otsu classes] [--progress]\n"
+		"                  [-t low:high] [-z level] [--close r[mm][@label]]\n"
+		"                  [--fill-holes[=label]] [--hu-offset hu] [--open r[mm][@label]]\n"
+		"                  [--otsu classes] [--progress]\n"
 		"                  [file ...]\n"
 		"       m3-segment -h | --help | --version\n");
 }
@@ -55,9 +56,9 @@ help(void)
 	       "      --otsu N            N classes by Otsu's method instead of -p/-t\n"
 	       "  -g, --gaussian SIGMA    Gaussian smoothing first (voxels, or mm)\n"
 	       "  -m, --median            3x3x3 median smoothing first\n"
-	       "      --open R            opening by a ball of R voxels (or Rmm)\n"
-	       "      --close R           closing by a ball of R voxels (or Rmm)\n"
-	       "      --fill-holes        fill closed cavities\n"
+	       "      --open R[@LABEL]    opening by a ball of R voxels (or Rmm)\n"
+	       "      --close R[@LABEL]   closing by a ball of R voxels (or Rmm)\n"
+	       "      --fill-holes[=LABEL] fill closed cavities\n"
 	       "  -c, --connectivity N    6 or 26 for components (default 26)\n"
 	       "  -l, --keep-largest      keep the largest component of each label\n"
 	       "  -k, --keep N            keep the N largest components of each label\n"
@@ -94,21 +95,26 @@ parse_range(const char *s, float *lo, float *hi, struct m3_err *e)
 	return M3_OK;
 }
 
-/* A radius "2" (voxels) or "0.5mm". */
+/* A radius "2" (voxels) or "0.5mm", for one label with "@name". */
 static int
 parse_radius(const char *opt, const char *s, struct seg_op *op, struct m3_err *e)
 {
 	char buf[64];
-	size_t n = strlen(s);
+	const char *at = strchr(s, '@');
+	size_t n = at != NULL ? (size_t)(at - s) : strlen(s);
 
-	op->mm = n > 2 && strcmp(s + n - 2, "mm") == 0;
-	if (op->mm) {
-		if (n - 2 >= sizeof(buf))
-			return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is too long", opt, s);
-		memcpy(buf, s, n - 2);
+	if (at != NULL &&
+	    snprintf(op->only, sizeof(op->only), "%s", at + 1) >= (int)sizeof(op->only))
+		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\": no such label", opt, at + 1);
+	if (n >= sizeof(buf))
+		return m3_err_set(e, M3_EUSAGE, "%s: \"%s\" is too long", opt, s);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	s = buf;
+
+	op->mm = n > 2 && strcmp(buf + n - 2, "mm") == 0;
+	if (op->mm)
 		buf[n - 2] = '\0';
-		s = buf;
-	}
 	if (m3_parse_double(opt, s, 0, 1000, &op->radius, e) != M3_OK)
 		return e->code;
 	if (op->radius <= 0)
@@ -202,6 +208,20 @@ build_labels(struct opts *o, struct m3_err *e)
 		p->nlabels = c;
 	}
 	sort_ranges(p);
+	for (int i = 0; i < p->nops; i++) {
+		struct seg_op *op = &p->ops[i];
+		if (op->only[0] == '\0')
+			continue;
+		for (int l = 1; l <= p->nlabels && op->label == 0; l++)
+			if (strcmp(op->only, p->names[l - 1]) == 0)
+				op->label = l;
+		if (op->label == 0)
+			return m3_err_set(e, M3_EUSAGE, "%s: \"%s\": no such label",
+					  op->kind == SEG_OPEN    ? "--open"
+					  : op->kind == SEG_CLOSE ? "--close"
+								  : "--fill-holes",
+					  op->only);
+	}
 	return M3_OK;
 }
 
@@ -212,7 +232,7 @@ parse_args(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		{"connectivity", required_argument, NULL, 'c'},
 		{"close", required_argument, NULL, OPT_CLOSE},
 		{"device", required_argument, NULL, 'd'},
-		{"fill-holes", no_argument, NULL, OPT_FILL},
+		{"fill-holes", optional_argument, NULL, OPT_FILL},
 		{"gaussian", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{"hu-offset", required_argument, NULL, OPT_HU_OFFSET},
@@ -319,12 +339,18 @@ parse_args(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			if (p->nops >= SEG_MAXOPS)
 				return m3_err_set(e, M3_EUSAGE, "more than %d morphology steps",
 						  SEG_MAXOPS);
-			p->ops[p->nops] =
-				(struct seg_op){c == OPT_OPEN ? SEG_OPEN : SEG_CLOSE, 0, 0};
-			if (c == OPT_FILL)
+			memset(&p->ops[p->nops], 0, sizeof(p->ops[0]));
+			p->ops[p->nops].kind = c == OPT_OPEN ? SEG_OPEN : SEG_CLOSE;
+			if (c == OPT_FILL) {
 				p->ops[p->nops].kind = SEG_FILL;
-			else if (parse_radius(c == OPT_OPEN ? "--open" : "--close", optarg,
-					      &p->ops[p->nops], e) != M3_OK)
+				if (optarg != NULL &&
+				    snprintf(p->ops[p->nops].only, sizeof(p->ops[0].only), "%s",
+					     optarg) >= (int)sizeof(p->ops[0].only))
+					return m3_err_set(e, M3_EUSAGE,
+							  "--fill-holes: \"%s\": no such label",
+							  optarg);
+			} else if (parse_radius(c == OPT_OPEN ? "--open" : "--close", optarg,
+						&p->ops[p->nops], e) != M3_OK)
 				return e->code;
 			p->nops++;
 			break;

@@ -127,7 +127,8 @@ per_label(const struct seg_plan *p, const struct seg_grid *g, const uint8_t *lab
 			m3_pool_run(g->pool, pick_slice, &j, (size_t)g->nz);
 		t0 = seg_now();
 		for (int i = 0; i < p->nops && rc == M3_OK; i++)
-			rc = seg_morph(g, j.mask, &p->ops[i], &mb, e);
+			if (p->ops[i].label == 0 || p->ops[i].label == j.label)
+				rc = seg_morph(g, j.mask, &p->ops[i], &mb, e);
 		tm += seg_now() - t0;
 		if (rc == M3_OK && (p->keep > 0 || p->min_size > 1)) {
 			struct seg_ccstat st;

@@ -17,6 +17,8 @@ struct seg_op {
 	enum seg_opkind kind;
 	double radius;
 	int mm;
+	int label; /* only this label, 0 for every label */
+	char only[32]; /* its name, as given */
 };
 
 #define SEG_MAXOPS 32

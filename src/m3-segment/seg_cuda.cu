@@ -575,7 +575,8 @@ seg_cuda_run(const struct seg_plan *p, const struct seg_grid *g, const struct m3
 		k_pick<<<blocks(g->n), THREADS>>>(d.lab, d.mask, g->n, (uint8_t)order[k]);
 		t0 = seg_now();
 		for (int i = 0; i < p->nops; i++)
-			if ((rc = morph(&d, g, &p->ops[i], e)) != M3_OK)
+			if ((p->ops[i].label == 0 || p->ops[i].label == order[k]) &&
+			    (rc = morph(&d, g, &p->ops[i], e)) != M3_OK)
 				goto out;
 		CK(cudaDeviceSynchronize());
 		tm += seg_now() - t0;
