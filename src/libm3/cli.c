@@ -230,13 +230,16 @@ m3_out_commit(struct m3_out *o, struct m3_err *e)
 		if (fclose(o->fp) != 0)
 			rc = 1;
 		o->fp = NULL;
-		return rc ? m3_err_set(e, M3_EIO, "output: %s", errno ? strerror(errno) : "write error")
+		return rc ? m3_err_set(e, M3_EIO, "output: %s",
+				       errno ? strerror(errno) : "write error")
 			  : M3_OK;
 	}
 	um = umask(0);
 	umask(um);
 	errno = 0;
-	if (fflush(o->fp) != 0 || ferror(o->fp) || fchmod(fileno(o->fp), 0666 & ~um) != 0) {
+	/* synced before the rename, so a crash leaves the old file or the whole new one */
+	if (fflush(o->fp) != 0 || ferror(o->fp) || fchmod(fileno(o->fp), 0666 & ~um) != 0 ||
+	    fsync(fileno(o->fp)) != 0) {
 		err = errno != 0 ? errno : EIO;
 		m3_out_abort(o);
 		return m3_err_set(e, M3_EIO, "%s: %s", o->path ? o->path : "output", strerror(err));
