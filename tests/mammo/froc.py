@@ -32,12 +32,16 @@ def plot(rows, path, title):
     ax[0].axvline(1.0, ls=":", c="gray")
     ax[0].axhline(0.9, ls=":", c="gray")
     ax[0].set(xlabel="false positives per image", ylabel="calcification sensitivity",
-              xscale="symlog", ylim=(0, 1.02), title="calcifications")
+              ylim=(0, 1.02), title="calcifications")
+    ax[0].set_xscale("symlog", linthresh=1.0)
+    ax[0].set_xlim(left=0)
     ax[1].plot([r[4] for r in rows], [r[3] for r in rows], "o-", ms=3, c="C1")
     ax[1].axvline(0.25, ls=":", c="gray")
     ax[1].axhline(0.95, ls=":", c="gray")
     ax[1].set(xlabel="false clusters per image", ylabel="cluster sensitivity",
-              xscale="symlog", ylim=(0, 1.02), title="clusters")
+              ylim=(0, 1.02), title="clusters")
+    ax[1].set_xscale("symlog", linthresh=0.25)
+    ax[1].set_xlim(left=0)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
