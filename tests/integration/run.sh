@@ -154,4 +154,28 @@ if [ -z "$skip_reason" ]; then
 	sed "s/^/# fault proxy: /" "$SCRATCH/fp.port.stats" >&2
 fi
 
+# DICOMweb: Orthanc with its plugin (orthanc.sh)
+skip_reason=
+CT=/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
+if ! command -v Orthanc >/dev/null 2>&1 || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] ||
+	[ ! -e "$CT" ]; then
+	skip_reason="not installed: orthanc orthanc-dicomweb python3-pydicom"
+else
+	eval "$("$IT/orthanc.sh" start "$SCRATCH/orthanc")" || skip_reason="Orthanc did not start"
+	trap '"$IT/orthanc.sh" stop "$SCRATCH/orthanc"; "$IT/radosgw.sh" stop "$RGW"; rm -rf "$SCRATCH"' EXIT
+fi
+
+check 'STOW-RS: m3-push --stow stores a DICOM file; QIDO-RS then lists its study' '
+	M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=s3cret run m3-push --stow "dicomweb+$ORTHANC_URL" "$CT" &&
+	expect_code 0 && expect_empty err &&
+	curl -sf -u tester:s3cret "$ORTHANC_URL/studies" | grep -q "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+'
+
+check 'STOW-RS: a wrong password is exit 5 and never printed; a non-DICOM file is exit 3' '
+	M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=WrongPassword99 run m3-push -v --stow "$ORTHANC_URL" "$CT" &&
+	expect_code 5 && ! grep -q WrongPassword99 err && grep -q "Authorization: \[redacted\]" err &&
+	echo nodicom >x.dcm && M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=s3cret run m3-push --stow "$ORTHANC_URL" x.dcm &&
+	expect_code 3 && expect_err "m3-push: x.dcm: not a DICOM file*"
+'
+
 done_testing
