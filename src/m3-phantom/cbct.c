@@ -23,7 +23,6 @@ struct series {
 	double scale[3]; /* actual mm per nominal mm */
 	struct ph_col *cols; /* nx * ny */
 	uint8_t *labels; /* the truth: nx * ny * nz */
-	uint16_t *frames; /* all slices, for --multiframe */
 	void **dcm; /* one file per slice */
 	size_t *dcmlen;
 	int *rc;
@@ -134,7 +133,7 @@ slice_job(void *ctx, size_t k, unsigned worker)
 	struct series *s = ctx;
 	size_t n = s->nx * s->ny;
 	double z = slice_z(s, k) / s->scale[2];
-	uint16_t *px = s->frames != NULL ? s->frames + k * n : malloc(n * sizeof(uint16_t));
+	uint16_t *px = malloc(n * sizeof(uint16_t));
 	struct ph_rng r;
 
 	(void)worker;
@@ -153,10 +152,8 @@ slice_job(void *ctx, size_t k, unsigned worker)
 		hu = round(hu) - INTERCEPT;
 		px[i] = (uint16_t)(hu < 0 ? 0 : hu > MAXSTORED ? MAXSTORED : hu);
 	}
-	if (s->frames == NULL) {
-		s->rc[k] = encode_slice(s, k, px, &s->err[k]);
-		free(px);
-	}
+	s->rc[k] = encode_slice(s, k, px, &s->err[k]);
+	free(px);
 	ph_steps_tick(&s->steps);
 }
 
@@ -198,10 +195,8 @@ setup(struct series *s, const struct ph_opts *o, struct m3_err *e)
 	s->dcmlen = calloc(s->nz, sizeof(*s->dcmlen));
 	s->rc = calloc(s->nz, sizeof(*s->rc));
 	s->err = calloc(s->nz, sizeof(*s->err));
-	if (o->multiframe)
-		s->frames = malloc(n * s->nz * sizeof(uint16_t));
 	if (s->cols == NULL || s->labels == NULL || s->dcm == NULL || s->dcmlen == NULL ||
-	    s->rc == NULL || s->err == NULL || (o->multiframe && s->frames == NULL))
+	    s->rc == NULL || s->err == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	return M3_OK;
 }
@@ -217,7 +212,6 @@ release(struct series *s)
 	free(s->err);
 	free(s->cols);
 	free(s->labels);
-	free(s->frames);
 }
 
 /* truth.nrrd: the labels with the geometry m3-decode gives the series. */
@@ -287,8 +281,6 @@ ph_cbct(const struct ph_opts *o, struct ph_sink *sink, struct m3_err *e)
 	size_t tlen = 0;
 	int rc = setup(&s, o, e);
 
-	if (rc == M3_OK && o->multiframe)
-		rc = m3_err_set(e, M3_EUSAGE, "--multiframe: not supported yet");
 	if (rc == M3_OK)
 		rc = run(&s, o, e);
 	for (size_t k = 0; k < s.nz && rc == M3_OK; k++) {

@@ -28,6 +28,14 @@ check '--help: usage and every option on stdout, exit 0' '
 	grep -q "^usage: m3-phantom mammo|cbct" out && grep -q -- "--syntax" out
 '
 
+check 'every option of --help is in man/m3-phantom.1 and the other way round' '
+	m3-phantom --help | grep -o -- "--[a-z][a-z-]*" | sort -u >help.txt &&
+	grep -o "Fl \\\\-[a-z][a-z-]*" "$TOP/man/m3-phantom.1" | sed "s/Fl \\\\-/--/" | sort -u >man.txt &&
+	m3-phantom --help | grep -o "^  -[a-z]," | tr -d " ," | sort -u >hs.txt &&
+	sed -n "s/^\.It Fl \([a-z]\)\( .*\)*$/-\1/p" "$TOP/man/m3-phantom.1" | sort -u >ms.txt &&
+	[ -s help.txt ] && [ -s hs.txt ] && cmp help.txt man.txt && cmp hs.txt ms.txt
+'
+
 check '--version: one line on stdout' '
 	run m3-phantom --version && expect_code 0 && expect_empty err &&
 	grep -q "^m3-phantom (m3) [0-9]" out
@@ -53,6 +61,8 @@ check 'bad --size, --syntax, --seed, --spacing, mammo --artefacts: exit 2, nothi
 	run m3-phantom mammo -s -1 -o x && expect_code 2 && expect_err "*--seed:*" &&
 	run m3-phantom mammo --spacing 0 -o x && expect_code 2 && expect_err "*--spacing:*" &&
 	run m3-phantom mammo --artefacts -o x && expect_code 2 && expect_err "*only for cbct" &&
+	run m3-phantom cbct --multiframe -o x && expect_code 2 &&
+	expect_err "m3-phantom: --multiframe: not supported yet" &&
 	expect_files
 '
 
