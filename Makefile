@@ -59,7 +59,7 @@ $(B)/%.o: src/%.cpp
 
 $(B)/%.cu.o: src/%.cu
 	@mkdir -p $(@D)
-	$(NVCC) -Isrc/libm3 $(NVCCFLAGS) -DM3_HAVE_CUDA -c -o $@ $<
+	$(NVCC) -Isrc/libm3 $(NVCCFLAGS) -DM3_HAVE_CUDA -MMD -MP -MF $(@:.o=.d) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
