@@ -14,7 +14,7 @@ enum src_kind { SRC_FILE, SRC_S3, SRC_HTTP, SRC_DICOMWEB };
 
 struct obj {
 	char *name; /* the tar member or file name under -o (relative, checked) */
-	char *key;  /* the S3 key, file path or URL */
+	char *key; /* the S3 key, file path or URL */
 	uint64_t size;
 	char etag[80];
 	char mtime[40]; /* ISO 8601 UTC */

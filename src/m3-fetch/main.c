@@ -8,7 +8,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: m3-fetch [-hlqv] [-j jobs] [-o path] [--no-sign-request] [--part-size MiB]\n"
+	fprintf(f, "usage: m3-fetch [-hlqv] [-j jobs] [-o path] [--no-sign-request] [--part-size "
+		   "MiB]\n"
 		   "                [--progress] [--retries n] [--sha256 hex] [--timeout seconds]\n"
 		   "                [--version] url\n");
 }
@@ -146,7 +147,8 @@ main(int argc, char *argv[])
 				return m3_report(&e);
 			break;
 		case O_SHA256:
-			if (strlen(optarg) != 64 || strspn(optarg, "0123456789abcdefABCDEF") != 64) {
+			if (strlen(optarg) != 64 ||
+			    strspn(optarg, "0123456789abcdefABCDEF") != 64) {
 				m3_err_set(&e, M3_EUSAGE, "--sha256: \"%s\" is not 64 hex digits",
 					   optarg);
 				return m3_report(&e);

@@ -126,8 +126,9 @@ src_open(struct src *s, const char *url, const struct opts *o, struct m3_err *e)
 	if (strncmp(url, "file://", 7) == 0)
 		url += 7;
 	else if (strstr(url, "://") != NULL)
-		return m3_err_set(e, M3_EDATA, "%s: unknown scheme (s3, http, https, "
-					       "dicomweb+http, dicomweb+https or file)",
+		return m3_err_set(e, M3_EDATA,
+				  "%s: unknown scheme (s3, http, https, "
+				  "dicomweb+http, dicomweb+https or file)",
 				  url);
 	s->kind = SRC_FILE;
 	if ((s->path = strdup(url)) == NULL)
@@ -358,8 +359,11 @@ src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, 
 	r.body = *buf;
 	r.cap = *cap;
 	if (s->kind == SRC_S3) {
-		struct m3_s3_req q = {.method = "GET", .bucket = s->bucket, .key = ob->key,
-				      .headers = h, .max_body = len};
+		struct m3_s3_req q = {.method = "GET",
+				      .bucket = s->bucket,
+				      .key = ob->key,
+				      .headers = h,
+				      .max_body = len};
 		if (!whole)
 			h[nh++] = (struct m3_kv){"range", range};
 		/* the object must not change between pieces */

@@ -11,7 +11,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: m3-push [-hqv] [-j jobs] [--checksum md5|sha256] [--content-type type]\n"
-		   "               [--kms-key id] [--notify url] [--part-size MiB] [--presign seconds]\n"
+		   "               [--kms-key id] [--notify url] [--part-size MiB] [--presign "
+		   "seconds]\n"
 		   "               [--progress] [--retries n] [--sse none|AES256|aws:kms]\n"
 		   "               [--timeout seconds] [--version] file ... destination\n"
 		   "       m3-push [-hqv] --stow url file ...\n");
@@ -52,7 +53,8 @@ push_one(struct m3_s3 *s3, struct m3_net *net, const struct popts *o, const char
 
 	memset(&res, 0, sizeof(res));
 	if (strcmp(file, "-") == 0 && (many || dest[strlen(dest) - 1] == '/'))
-		return m3_err_set(e, M3_EUSAGE, "-: stdin needs a destination that names the object");
+		return m3_err_set(e, M3_EUSAGE,
+				  "-: stdin needs a destination that names the object");
 	if ((t = target(dest, file, many)) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	if ((fp = m3_open_in(file, e)) == NULL) {
@@ -63,7 +65,8 @@ push_one(struct m3_s3 *s3, struct m3_net *net, const struct popts *o, const char
 		if ((rc = m3_s3_parse(t, &bucket, &key, e)) == M3_OK && *key == '\0')
 			rc = m3_err_set(e, M3_EUSAGE, "%s: no object key", t);
 		if (rc == M3_OK)
-			rc = put_s3(s3, o, fp, file, fp != stdin && fstat(fileno(fp), &st) == 0 ? st.st_size : -1,
+			rc = put_s3(s3, o, fp, file,
+				    fp != stdin && fstat(fileno(fp), &st) == 0 ? st.st_size : -1,
 				    bucket, key, &res, e);
 	} else {
 		const char *path = strncmp(t, "file://", 7) == 0 ? t + 7 : t;
@@ -79,8 +82,8 @@ push_one(struct m3_s3 *s3, struct m3_net *net, const struct popts *o, const char
 		res.url = m3_s3_presign(s3, bucket, key, 3600, time(NULL));
 	}
 	if (rc == M3_OK && o->verbose)
-		m3_warn("%s: %llu bytes, sha256 %s%s%s", t, (unsigned long long)res.size, res.sha256,
-			res.etag[0] ? ", etag " : "", res.etag);
+		m3_warn("%s: %llu bytes, sha256 %s%s%s", t, (unsigned long long)res.size,
+			res.sha256, res.etag[0] ? ", etag " : "", res.etag);
 	if (rc == M3_OK && o->notify != NULL)
 		rc = notify(net, o->notify, &res, e);
 	free(res.url);
@@ -144,8 +147,20 @@ run(int n, char **args, const struct popts *o, struct m3_err *e)
 int
 main(int argc, char *argv[])
 {
-	enum { O_CHECKSUM = 256, O_CTYPE, O_KMS, O_NOTIFY, O_PART, O_PRESIGN, O_PROGRESS,
-	       O_RETRIES, O_SSE, O_STOW, O_TIMEOUT, O_VERSION };
+	enum {
+		O_CHECKSUM = 256,
+		O_CTYPE,
+		O_KMS,
+		O_NOTIFY,
+		O_PART,
+		O_PRESIGN,
+		O_PROGRESS,
+		O_RETRIES,
+		O_SSE,
+		O_STOW,
+		O_TIMEOUT,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
 		{"checksum", required_argument, NULL, O_CHECKSUM},
 		{"content-type", required_argument, NULL, O_CTYPE},
@@ -165,7 +180,8 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct popts o = {.jobs = 8, .part = 8u << 20, .sse = "AES256", .retries = -1, .timeout = -1};
+	struct popts o = {
+		.jobs = 8, .part = 8u << 20, .sse = "AES256", .retries = -1, .timeout = -1};
 	struct m3_err e;
 	long v;
 	int c, rc;

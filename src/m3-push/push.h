@@ -38,8 +38,8 @@ const char *content_type(const char *name);
 /* One input (open FILE, name for messages) to s3://bucket/key. */
 int put_s3(struct m3_s3 *s, const struct popts *o, FILE *fp, const char *name, int64_t size,
 	   const char *bucket, const char *key, struct result *res, struct m3_err *e);
-int put_dir(const struct popts *o, FILE *fp, const char *name, const char *path,
-	    struct result *res, struct m3_err *e);
+int put_dir(const struct popts *o, FILE *fp, const char *name, const char *path, struct result *res,
+	    struct m3_err *e);
 int stow(struct m3_net *net, const char *url, const char *file, struct m3_err *e);
 int notify(struct m3_net *net, const char *url, const struct result *r, struct m3_err *e);
 

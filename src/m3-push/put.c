@@ -15,16 +15,26 @@ const char *
 content_type(const char *name)
 {
 	static const char *const map[][2] = {
-		{".png", "image/png"},	       {".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},       {".json", "application/json"},
-		{".jsonl", "application/jsonl"}, {".x3d", "model/x3d+xml"},
-		{".x3dz", "model/x3d+xml"},    {".stl", "model/stl"},
-		{".ply", "application/ply"},   {".html", "text/html"},
-		{".htm", "text/html"},	       {".txt", "text/plain"},
-		{".csv", "text/csv"},	       {".dcm", "application/dicom"},
-		{".nrrd", "application/octet-stream"}, {".gz", "application/gzip"},
-		{".tar", "application/x-tar"}, {".xml", "application/xml"},
-		{".pdf", "application/pdf"},   {".nii", "application/octet-stream"},
+		{".png", "image/png"},
+		{".jpg", "image/jpeg"},
+		{".jpeg", "image/jpeg"},
+		{".json", "application/json"},
+		{".jsonl", "application/jsonl"},
+		{".x3d", "model/x3d+xml"},
+		{".x3dz", "model/x3d+xml"},
+		{".stl", "model/stl"},
+		{".ply", "application/ply"},
+		{".html", "text/html"},
+		{".htm", "text/html"},
+		{".txt", "text/plain"},
+		{".csv", "text/csv"},
+		{".dcm", "application/dicom"},
+		{".nrrd", "application/octet-stream"},
+		{".gz", "application/gzip"},
+		{".tar", "application/x-tar"},
+		{".xml", "application/xml"},
+		{".pdf", "application/pdf"},
+		{".nii", "application/octet-stream"},
 	};
 	const char *dot = strrchr(name, '.');
 
@@ -41,7 +51,8 @@ object_headers(const struct popts *o, const char *key, struct m3_kv *h)
 {
 	size_t n = 0;
 
-	h[n++] = (struct m3_kv){"content-type", o->content_type ? o->content_type : content_type(key)};
+	h[n++] = (struct m3_kv){"content-type",
+				o->content_type ? o->content_type : content_type(key)};
 	if (strcmp(o->sse, "none") != 0) {
 		h[n++] = (struct m3_kv){"x-amz-server-side-encryption", o->sse};
 		if (o->kms_key != NULL)
@@ -62,8 +73,13 @@ send_body(struct m3_s3 *s, struct m3_conn *c, const struct popts *o, const char 
 		pn[24];
 	struct m3_kv h[8], q[2];
 	struct m3_http_resp resp;
-	struct m3_s3_req r = {.method = "PUT", .bucket = bucket, .key = key, .body = data,
-			      .bodylen = len, .headers = h, .query = q};
+	struct m3_s3_req r = {.method = "PUT",
+			      .bucket = bucket,
+			      .key = key,
+			      .body = data,
+			      .bodylen = len,
+			      .headers = h,
+			      .query = q};
 	size_t n = 0;
 	int rc;
 
@@ -101,8 +117,10 @@ send_body(struct m3_s3 *s, struct m3_conn *c, const struct popts *o, const char 
 			l = 79;
 		memcpy(etag, t, l);
 		etag[l] = '\0';
-		/* an S3 ETag of a plain upload is the MD5 of what it stored, unless encrypted by KMS */
-		if (strlen(etag) == 32 && strcmp(etag, md5hex) != 0 && strcmp(o->sse, "aws:kms") != 0)
+		/* an S3 ETag of a plain upload is the MD5 of what it stored, unless encrypted by
+		 * KMS */
+		if (strlen(etag) == 32 && strcmp(etag, md5hex) != 0 &&
+		    strcmp(o->sse, "aws:kms") != 0)
 			rc = m3_err_set(e, M3_EREMOTE, "ETag %s is not the MD5 %s of what was sent",
 					etag, md5hex);
 	}
@@ -182,7 +200,8 @@ mpu_work(void *ctx, size_t item, unsigned w)
 			m->eof = 1;
 			m->nparts = item + 1;
 			if (fgetc(m->fp) != EOF) {
-				m3_err_set(&e, M3_EDATA, "more than %d parts: use a larger --part-size",
+				m3_err_set(&e, M3_EDATA,
+					   "more than %d parts: use a larger --part-size",
 					   MAX_PARTS);
 				m->failed = 1;
 				m->err = e;

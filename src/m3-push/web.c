@@ -153,7 +153,9 @@ stow(struct m3_net *net, const char *url, const char *file, struct m3_err *e)
 	}
 	/* the service root gets /studies; a URL naming /studies or a study is used as it is */
 	snprintf(target, ulen + 16, "%s%s", u,
-		 strstr(u, "/studies") != NULL ? "" : u[ulen - 1] == '/' ? "studies" : "/studies");
+		 strstr(u, "/studies") != NULL ? ""
+		 : u[ulen - 1] == '/'          ? "studies"
+					       : "/studies");
 	snprintf(ctype, sizeof(ctype),
 		 "Content-Type: multipart/related; type=\"application/dicom\"; boundary=%s",
 		 boundary);

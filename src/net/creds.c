@@ -92,7 +92,8 @@ from_files(struct m3_creds *c, char *region, size_t regionsz, struct m3_err *e)
 	snprintf(p1, sizeof(p1), "%s/.aws/credentials", home ? home : "");
 	snprintf(p2, sizeof(p2), "%s/.aws/config", home ? home : "");
 	found = ini_profile(cf ? cf : p1, profile ? profile : "default", 0, c, region, regionsz);
-	found |= ini_profile(conf ? conf : p2, profile ? profile : "default", 1, c, region, regionsz);
+	found |= ini_profile(conf ? conf : p2, profile ? profile : "default", 1, c, region,
+			     regionsz);
 	if (profile != NULL && *profile != '\0' && !found)
 		return m3_err_set(e, M3_EACCESS, "profile \"%s\" not found in %s or %s", profile,
 				  cf ? cf : p1, conf ? conf : p2);
@@ -167,7 +168,8 @@ from_imds(struct m3_creds *c, struct m3_net *net, struct m3_err *e)
 	m = (struct imds){"PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600"};
 	if ((rc = m3_http_do(conn, imds_prep, &m, &r, e)) != M3_OK)
 		goto done;
-	snprintf(tokhdr, sizeof(tokhdr), "X-aws-ec2-metadata-token: %s", trim(r.body ? r.body : ""));
+	snprintf(tokhdr, sizeof(tokhdr), "X-aws-ec2-metadata-token: %s",
+		 trim(r.body ? r.body : ""));
 	snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/", ep);
 	m = (struct imds){"GET", url, tokhdr};
 	if ((rc = m3_http_do(conn, imds_prep, &m, &r, e)) != M3_OK)

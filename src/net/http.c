@@ -134,7 +134,8 @@ trace(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	flockfile(stderr);
-	for (line = strtok_r(buf, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save)) {
+	for (line = strtok_r(buf, "\r\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\r\n", &save)) {
 		m3_net_redact(c->net, line);
 		fprintf(stderr, "%s: %s%s\n", m3_progname(), mark, line);
 	}
@@ -244,7 +245,8 @@ on_header(char *data, size_t size, size_t nitems, void *arg)
 	};
 
 	if (n > 5 && strncmp(data, "HTTP/", 5) == 0) {
-		/* a new response (after 100 Continue or a redirect): forget the last one's headers */
+		/* a new response (after 100 Continue or a redirect): forget the last one's headers
+		 */
 		long keep_status = 0;
 		sscanf(data, "HTTP/%*s %ld", &keep_status);
 		r->status = keep_status;
@@ -304,8 +306,8 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 		/* an error body is read whole whatever the limit (it names the error) */
 		rc = keep_body(r, data, n,
 			       q->sink != NULL || r->status >= 300 ? 65536
-			       : q->max_body			  ? q->max_body
-								  : 64 << 20,
+			       : q->max_body                       ? q->max_body
+								   : 64 << 20,
 			       c->err);
 	}
 	if (rc != M3_OK) {
@@ -429,7 +431,8 @@ m3_xml_unescape(char *s)
 	static const struct {
 		const char *ent;
 		char ch;
-	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+	} ents[] = {
+		{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
 	char *o = s;
 
 	while (*s != '\0') {
@@ -515,12 +518,12 @@ static int
 status_error(const struct m3_http_resp *r, const char *code, struct m3_err *e)
 {
 	int rc = r->status == 401 || r->status == 403 ? M3_EACCESS
-		 : r->status == 404			? M3_EDATA
-		 : retryable(r, code)			? M3_EREMOTE
-							: M3_EFAIL;
+		 : r->status == 404                   ? M3_EDATA
+		 : retryable(r, code)                 ? M3_EREMOTE
+						      : M3_EFAIL;
 
 	if (*code == '\0')
-		code = r->status == 400	  ? "Bad Request"
+		code = r->status == 400   ? "Bad Request"
 		       : r->status == 401 ? "Unauthorized"
 		       : r->status == 403 ? "Forbidden"
 		       : r->status == 404 ? "Not Found"

@@ -187,8 +187,8 @@ prep(void *arg, struct m3_http_req *q, struct m3_err *e)
 }
 
 int
-m3_s3_do(struct m3_s3 *s, struct m3_conn *c, const struct m3_s3_req *r,
-	 struct m3_http_resp *resp, struct m3_err *e)
+m3_s3_do(struct m3_s3 *s, struct m3_conn *c, const struct m3_s3_req *r, struct m3_http_resp *resp,
+	 struct m3_err *e)
 {
 	struct attempt *a = calloc(1, sizeof(*a));
 	unsigned char h[M3_SHA256_LEN];
@@ -303,7 +303,8 @@ m3_s3_list(struct m3_s3 *s, struct m3_conn *c, const char *bucket, const char *p
 		if (m3_xml_tag(resp.body, "IsTruncated", trunc, sizeof(trunc), NULL) == 0 &&
 		    strcmp(trunc, "true") == 0 &&
 		    m3_xml_tag(resp.body, "NextContinuationToken", token, sizeof(token), NULL) != 0)
-			rc = m3_err_set(e, M3_EREMOTE, "truncated listing without a continuation token");
+			rc = m3_err_set(e, M3_EREMOTE,
+					"truncated listing without a continuation token");
 	} while (rc == M3_OK && token[0] != '\0');
 done:
 	m3_http_resp_release(&resp);
@@ -315,8 +316,15 @@ m3_s3_mpu_create(struct m3_s3 *s, struct m3_conn *c, const char *bucket, const c
 		 const struct m3_kv *hdrs, size_t nh, char **upload_id, struct m3_err *e)
 {
 	struct m3_kv q[] = {{"uploads", ""}};
-	struct m3_s3_req r = {.method = "POST", .bucket = bucket, .key = key, .query = q,
-			      .nquery = 1, .headers = hdrs, .nheaders = nh, .body = "", .bodylen = 0};
+	struct m3_s3_req r = {.method = "POST",
+			      .bucket = bucket,
+			      .key = key,
+			      .query = q,
+			      .nquery = 1,
+			      .headers = hdrs,
+			      .nheaders = nh,
+			      .body = "",
+			      .bodylen = 0};
 	struct m3_http_resp resp;
 	char id[1024];
 	int rc;
@@ -348,13 +356,19 @@ m3_s3_mpu_complete(struct m3_s3 *s, struct m3_conn *c, const char *bucket, const
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	len += (size_t)snprintf(xml, cap, "<CompleteMultipartUpload>");
 	for (size_t i = 0; i < nparts; i++)
-		len += (size_t)snprintf(xml + len, cap - len,
-					"<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>",
-					i + 1, etags[i]);
+		len += (size_t)snprintf(
+			xml + len, cap - len,
+			"<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+			etags[i]);
 	len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
 	{
-		struct m3_s3_req r = {.method = "POST", .bucket = bucket, .key = key, .query = q,
-				      .nquery = 1, .body = xml, .bodylen = len};
+		struct m3_s3_req r = {.method = "POST",
+				      .bucket = bucket,
+				      .key = key,
+				      .query = q,
+				      .nquery = 1,
+				      .body = xml,
+				      .bodylen = len};
 		m3_http_resp_init(&resp);
 		rc = m3_s3_do(s, c, &r, &resp, e);
 	}
@@ -382,8 +396,8 @@ m3_s3_mpu_abort(struct m3_s3 *s, struct m3_conn *c, const char *bucket, const ch
 		const char *upload_id, struct m3_err *e)
 {
 	struct m3_kv q[] = {{"uploadId", upload_id}};
-	struct m3_s3_req r = {.method = "DELETE", .bucket = bucket, .key = key, .query = q,
-			      .nquery = 1};
+	struct m3_s3_req r = {
+		.method = "DELETE", .bucket = bucket, .key = key, .query = q, .nquery = 1};
 	struct m3_http_resp resp;
 	int rc;
 

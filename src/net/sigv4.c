@@ -25,8 +25,9 @@ m3_uri_encode(const char *s, int keep_slash)
 		return NULL;
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~' || (keep_slash && ch == '/')) {
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+		    (keep_slash && ch == '/')) {
 			*o++ = (char)ch;
 		} else {
 			*o++ = '%';
@@ -206,9 +207,10 @@ m3_sigv4_auth(const struct m3_creds *c, const struct m3_sigv4_req *r)
 	if (signature(c, r, creq, scope, sizeof(scope), sig) == 0) {
 		n = strlen(c->key_id) + strlen(scope) + strlen(sh) + strlen(sig) + 80;
 		if ((out = malloc(n)) != NULL)
-			snprintf(out, n,
-				 "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-				 c->key_id, scope, sh, sig);
+			snprintf(
+				out, n,
+				"AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+				c->key_id, scope, sh, sig);
 	}
 	free(creq);
 	free(sh);

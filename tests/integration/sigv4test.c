@@ -1,6 +1,6 @@
 /* sigv4test: m3's SigV4 signer on fixed inputs, for tests/cli/t81-push.sh.
- *   sigv4test example                       AWS's documented S3 examples (header and presigned): TAP
- *   sigv4test presign URL EPOCH EXPIRES     a presigned GET for s3://bucket/key at a fixed time;
+ *   sigv4test example                       AWS's documented S3 examples (header and presigned):
+ * TAP sigv4test presign URL EPOCH EXPIRES     a presigned GET for s3://bucket/key at a fixed time;
  *                                           endpoint, region and keys from the environment
  */
 #include <stdio.h>
@@ -24,12 +24,18 @@ example(void)
 		 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 		{"x-amz-date", "20130524T000000Z"},
 	};
-	struct m3_sigv4_req r = {.method = "GET", .path = "/test.txt", .query = "", .headers = h,
-				 .nheaders = 4, .region = "us-east-1", .service = "s3"};
-	const char *want_auth = "AWS4-HMAC-SHA256 "
-				"Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
-				"SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-				"Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
+	struct m3_sigv4_req r = {.method = "GET",
+				 .path = "/test.txt",
+				 .query = "",
+				 .headers = h,
+				 .nheaders = 4,
+				 .region = "us-east-1",
+				 .service = "s3"};
+	const char *want_auth =
+		"AWS4-HMAC-SHA256 "
+		"Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+		"SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+		"Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
 	const char *want_sig = "X-Amz-Signature="
 			       "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
 	char *auth, *q;
@@ -65,12 +71,14 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "example") == 0)
 		return example();
 	if (argc != 5 || strcmp(argv[1], "presign") != 0) {
-		fprintf(stderr, "usage: sigv4test example | presign s3://bucket/key epoch expires\n");
+		fprintf(stderr,
+			"usage: sigv4test example | presign s3://bucket/key epoch expires\n");
 		return 2;
 	}
 	m3_err_init(&e);
 	m3_net_init(&net);
-	if (m3_s3_init(&s, &net, 0, &e) != M3_OK || m3_s3_parse(argv[2], &bucket, &key, &e) != M3_OK) {
+	if (m3_s3_init(&s, &net, 0, &e) != M3_OK ||
+	    m3_s3_parse(argv[2], &bucket, &key, &e) != M3_OK) {
 		fprintf(stderr, "sigv4test: %s\n", e.msg);
 		return 1;
 	}

@@ -13,8 +13,8 @@
 /* Settings shared by every connection of a run. */
 struct m3_net {
 	int verbose;
-	long timeout;	 /* seconds without a byte before a transfer is dropped */
-	int retries;	 /* attempts after the first */
+	long timeout; /* seconds without a byte before a transfer is dropped */
+	int retries; /* attempts after the first */
 	long backoff_ms; /* first backoff; doubles up to backoff_max_ms, full jitter */
 	long backoff_max_ms;
 	/* strings never printed: -v lines and error messages have them replaced */
