@@ -115,6 +115,12 @@ check '-o in an unwritable place: one error line, exit 1 or 5, nothing left behi
 	{ [ "$where" != ro/study ] || [ -z "$(ls -A ro)" ]; }
 '
 
+skip_unless script "util-linux script (for a terminal) is not installed"
+check 'a tar stream to a terminal is refused, exit 2' '
+	run script -qec "m3-phantom mammo --size 64x64" /dev/null && expect_code 2 &&
+	grep -q "m3-phantom: refusing to write binary data to a terminal" out && expect_files
+'
+
 skip_unless dcmdump "dcmtk's dcmdump is not installed"
 check 'dcmtk dcmdump parses every view; the attributes are right' '
 	for f in $VIEWS; do
