@@ -34,6 +34,7 @@ struct deci {
 	uint32_t *half; /* edge -> one of its half-edges */
 	uint32_t *vc; /* vertex -> one of its corners; NONE once the vertex is gone */
 	uint32_t *hpos; /* edge -> its place on its heap, or NONE */
+	uint8_t *locked; /* vertex -> it has a neighbour outside its chunk */
 	double *p; /* positions */
 	double (*q)[10]; /* quadrics */
 	size_t nv, nt, ne;
@@ -211,7 +212,7 @@ push_edge(struct deci *d, struct heap *w, uint32_t h)
 	uint32_t u = d->t[h], v = d->t[nxt(h)];
 	double x[3];
 
-	if (mine(w, u) && mine(w, v))
+	if (!d->locked[u] && !d->locked[v])
 		heap_update(d, w, d->eid[h], (float)place(d, u, v, x));
 }
 
@@ -386,19 +387,34 @@ run_heap(struct deci *d, struct heap *w, size_t want)
 {
 	double x[3];
 
-	/* every edge of w's vertices, heapified bottom-up */
+	/*
+	 * A vertex with a neighbour outside the chunk can neither collapse nor lose that
+	 * neighbour, and a vertex without one cannot gain one: so the edges worth a place on
+	 * the heap are those between vertices without, now and until the end of the run.
+	 */
+	for (uint32_t v = w->lo; v < w->hi; v++) {
+		uint32_t c0 = d->vc[v], c = c0;
+
+		d->locked[v] = 0;
+		if (c0 != NONE)
+			do {
+				d->locked[v] |= !mine(w, d->t[nxt(c)]);
+				c = turn(d, c);
+			} while (c != c0);
+	}
+	/* every such edge, heapified bottom-up */
 	w->n = 0;
 	w->done = 0;
 	for (uint32_t v = w->lo; v < w->hi; v++) {
 		uint32_t c0 = d->vc[v], c;
 
-		if (c0 == NONE)
+		if (c0 == NONE || d->locked[v])
 			continue;
 		c = c0;
 		do {
 			uint32_t o = d->t[nxt(c)];
 
-			if (o > v && o < w->hi && w->n < w->cap) {
+			if (o > v && o < w->hi && !d->locked[o] && w->n < w->cap) {
 				d->hpos[d->eid[c]] = (uint32_t)w->n;
 				w->a[w->n].cost = (float)place(d, v, o, x);
 				w->a[w->n++].e = d->eid[c];
@@ -558,6 +574,7 @@ deci_free(struct deci *d)
 	free(d->opp);
 	free(d->vc);
 	free(d->hpos);
+	free(d->locked);
 	free(d->eid);
 	free(d->half);
 	free(d->p);
@@ -592,11 +609,13 @@ deci_init(struct deci *d, const struct x3d_mesh *m, unsigned nw, struct m3_err *
 	d->vc = malloc(d->nv * sizeof(*d->vc));
 	d->hpos = malloc((nc / 2 + 1) * sizeof(*d->hpos));
 	d->eid = malloc(nc * sizeof(*d->eid));
+	d->locked = malloc(d->nv ? d->nv : 1);
 	d->half = malloc((nc / 2 + 1) * sizeof(*d->half));
 	d->p = malloc(3 * d->nv * sizeof(*d->p));
 	d->q = malloc(d->nv * sizeof(*d->q));
 	if (d->t == NULL || d->opp == NULL || d->vc == NULL || d->hpos == NULL || d->eid == NULL ||
-	    d->half == NULL || d->p == NULL || d->q == NULL || d->own0 == NULL || d->w == NULL) {
+	    d->locked == NULL || d->half == NULL || d->p == NULL || d->q == NULL ||
+	    d->own0 == NULL || d->w == NULL) {
 		deci_free(d);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}

@@ -14,7 +14,6 @@
 
 struct smooth {
 	const struct x3d_star *star;
-	const uint32_t *t;
 	const float *src;
 	float *dst;
 	size_t nv;
@@ -40,9 +39,8 @@ step(void *ctx, size_t item, unsigned worker)
 		double sum[3] = {0, 0, 0};
 		const float *p = s->src + 3 * v;
 
-		/* on a closed manifold each neighbour follows v in exactly one triangle */
 		for (uint32_t i = a; i < b; i++) {
-			const float *q = s->src + 3 * (size_t)next_vertex(s->t, s->star->corner[i]);
+			const float *q = s->src + 3 * (size_t)s->star->corner[i];
 
 			sum[0] += q[0];
 			sum[1] += q[1];
@@ -69,8 +67,11 @@ x3d_smooth(struct x3d_mesh *m, unsigned iter, struct m3_pool *pool, struct m3_er
 		x3d_star_release(&star);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}
+	/* each corner becomes the neighbour that follows it: on a closed manifold each
+	 * neighbour follows v in exactly one triangle, so these are v's neighbours */
+	for (size_t i = 0; i < 3 * m->nt; i++)
+		star.corner[i] = next_vertex(m->t, star.corner[i]);
 	s.star = &star;
-	s.t = m->t;
 	s.nv = m->nv;
 	for (unsigned i = 0; i < 2 * iter; i++) {
 		s.src = i % 2 ? tmp : m->v;
