@@ -3,6 +3,8 @@
 # preset's steps: threshold 300..3000 HU, closing by a ball of radius 2 voxels, keep the
 # largest 26-connected component.  m3 at 2 threads; skimage is single-threaded numpy/scipy.
 # The two label volumes are compared voxel for voxel.  Goals: <= 2 s, >= 5x skimage.
+# Then, where m3-phantom and m3-decode are built, the Dice of teeth and bone against the
+# truth of the full-size phantom CBCT with noise and artefacts (goal >= 0.95 each).
 set -eu
 d="$BENCH_DIR/segment"
 mkdir -p "$d"
@@ -61,11 +63,13 @@ best() { # best CMD...: best wall time of 2 runs, in seconds
 }
 
 m3=$(best m3-segment -j 2 -d cpu -p bone --close 2 --keep-largest -o "$d/m3.nrrd" "$d/cbct$N.nrrd")
+m3cpu=$(/usr/bin/time -f "%U %S" m3-segment -j 2 -d cpu -p bone --close 2 --keep-largest \
+	-o "$d/m3.nrrd" "$d/cbct$N.nrrd" 2>&1 >/dev/null | tail -n1 | awk '{print $1 + $2}')
 sk=$("$PY" - "$d/cbct$N.nrrd" "$d/sk.raw" <<'PYEOF'
 import sys, time
 import numpy as np
 from skimage import measure, morphology
-t0 = time.time()
+t0, c0 = time.time(), time.process_time()
 raw = open(sys.argv[1], "rb").read()
 h = raw.index(b"\n\n") + 2
 n = [int(s) for s in raw[:h].split(b"sizes: ")[1].split(b"\n")[0].split()]
@@ -76,11 +80,13 @@ lab = measure.label(m, connectivity=3)
 sizes = np.bincount(lab.ravel())
 sizes[0] = 0
 out = (lab == sizes.argmax()).astype(np.uint8)
-t = time.time() - t0
+t, c = time.time() - t0, time.process_time() - c0
 out.tofile(sys.argv[2])
-print("%.3f" % t)
+print("%.3f %.3f" % (t, c))
 PYEOF
 )
+skcpu=${sk#* }
+sk=${sk% *}
 volcat -D "$d/m3.nrrd" >"$d/m3.raw"
 same=no
 cmp -s "$d/m3.raw" "$d/sk.raw" && same=yes
@@ -88,4 +94,22 @@ printf 'segment %dx%dx%d int16, bone: threshold + close 2 + keep largest\n' "$N"
 printf '  m3-segment -j 2 %6.3f s   scikit-image %6.3f s   ratio %5.2fx   same labels: %s\n' \
 	"$m3" "$sk" "$(echo "$sk / $m3" | bc -l)" "$same"
 rm -f "$d/m3.raw" "$d/sk.raw"
-[ "$same" = yes ]
+printf '  CPU time (user+sys)  %6.3f s   scikit-image %6.3f s   ratio %5.2fx   load %s\n' \
+	"$m3cpu" "$skcpu" "$(echo "$skcpu / $m3cpu" | bc -l)" "$(cut -d" " -f1-3 /proc/loadavg)"
+
+dice_ok=yes
+if command -v m3-phantom >/dev/null && command -v m3-decode >/dev/null; then
+	ph="$d/phantom"
+	[ -s "$ph/truth.nrrd" ] || m3-phantom cbct --seed 7 --artefacts -o "$ph/" 2>/dev/null
+	m3-decode "$ph/" 2>/dev/null | m3-segment -p teeth,bone --close 1.5mm@bone --fill-holes \
+		-s 20 -o "$d/phseg.nrrd"
+	ref() { "$PY" tests/segment/segref.py "$@"; }
+	dt=$(ref dice "$d/phseg.nrrd" 1 "$ph/truth.nrrd" 2)
+	db=$(ref dice "$d/phseg.nrrd" 2 "$ph/truth.nrrd" 1)
+	printf 'segment phantom CBCT %s, noise and artefacts: Dice teeth %s, bone %s (goal >= 0.95)\n' \
+		"$(sed -n "s/^sizes: //p" "$ph/truth.nrrd" | tr " " x)" "$dt" "$db"
+	"$PY" -c "import sys; sys.exit(not ($dt >= 0.95 and $db >= 0.95))" || dice_ok=no
+else
+	echo "segment phantom: m3-phantom or m3-decode not built; no Dice"
+fi
+[ "$same" = yes ] && [ "$dice_ok" = yes ]

@@ -332,7 +332,7 @@ elif ! m3-phantom cbct --seed 7 --artefacts --size 96x96x64 -o "$PH/" >/dev/null
 	skip_reason="the phantom did not come out: $(head -n1 "$SCRATCH/ph.err")"
 fi
 check 'phantom CBCT, noise and artefacts on: Dice >= 0.95 for bone and teeth' '
-	m3-segment -p teeth,bone --close 1.5@bone --fill-holes -s 20 "$SCRATCH/ct.nrrd" >seg.nrrd &&
+	m3-segment -p teeth,bone --close 1.5mm@bone --fill-holes -s 20 "$SCRATCH/ct.nrrd" >seg.nrrd &&
 	truth=$PH/truth.nrrd &&
 	tb=$(sed -n "s/^m3-labels:=//p" "$truth" | tr ";" "\n" | sed -n "s/^\([0-9]*\) bone$/\1/p") &&
 	tt=$(sed -n "s/^m3-labels:=//p" "$truth" | tr ";" "\n" | sed -n "s/^\([0-9]*\) teeth$/\1/p") &&
