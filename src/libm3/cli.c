@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -301,8 +302,12 @@ m3_progress(struct m3_progress *p, const char *fmt, ...)
 	int tty = isatty(STDERR_FILENO);
 	va_list ap;
 
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
 	if (!p->on)
 		return;
+	/* pool workers report too: one line at a time */
+	pthread_mutex_lock(&mu);
 	/* on a terminal one line is redrawn; into a file or pipe each update is its own line */
 	fprintf(stderr, "%s%s: ", tty ? "\r\033[K" : "", progname);
 	va_start(ap, fmt);
@@ -312,6 +317,7 @@ m3_progress(struct m3_progress *p, const char *fmt, ...)
 		fputc('\n', stderr);
 	p->dirty = tty;
 	fflush(stderr);
+	pthread_mutex_unlock(&mu);
 }
 
 void

@@ -48,7 +48,8 @@ void m3_out_abort(struct m3_out *o);
 /* Flushes and closes stdout, reporting a write error (a full disk) as M3_EIO. */
 int m3_stdout_close(struct m3_err *e);
 
-/* Progress lines on stderr, shown when stderr is a terminal or when forced (--progress). */
+/* Progress lines on stderr, shown when stderr is a terminal or when forced (--progress).
+ * m3_progress() may be called from pool workers. */
 struct m3_progress {
 	int on;
 	int dirty;
