@@ -210,11 +210,16 @@ put_fixed(char *p, double x, int dec)
 	while (n > 0)
 		*p++ = tmp[--n];
 	if (fp != 0) {
+		char frac[8];
+		int len = dec;
+
+		for (int d = dec - 1; d >= 0; d--, fp /= 10)
+			frac[d] = (char)('0' + fp % 10);
+		while (frac[len - 1] == '0')
+			len--;
 		*p++ = '.';
-		for (int d = dec - 1; d >= 0 && fp != 0; d--) {
-			*p++ = (char)('0' + fp / pow10[d]);
-			fp %= pow10[d];
-		}
+		memcpy(p, frac, (size_t)len);
+		p += len;
 	}
 	return p;
 }
