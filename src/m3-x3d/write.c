@@ -210,7 +210,7 @@ put_fixed(char *p, double x, int dec)
 	while (n > 0)
 		*p++ = tmp[--n];
 	if (fp != 0) {
-		char frac[8];
+		char frac[8] = {0};
 		int len = dec;
 
 		for (int d = dec - 1; d >= 0; d--, fp /= 10)
