@@ -233,6 +233,11 @@ check '-v: per-stage timings on stderr; -q and no -v: nothing' '
 	run m3-segment -q -t 500: a.nrrd && expect_code 0 && expect_empty err
 '
 
+check '--progress: a progress line on stderr even when it is not a terminal; none without' '
+	ref gen blobs 26 9 8 7 >a.nrrd && run m3-segment --progress -t 500: a.nrrd && expect_code 0 &&
+	grep -q "a.nrrd: volume 1: segmenting" err && run m3-segment -t 500: a.nrrd && expect_empty err
+'
+
 check '-v warns when m3-units is not HU and presets are used' '
 	volgen -t int16 4 4 4 >a.nrrd && run m3-segment -v -p bone a.nrrd && expect_code 0 &&
 	grep -q "m3-units is missing, not HU" err
