@@ -42,6 +42,8 @@ struct m3_out {
 };
 
 int m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e);
+/* Renames into place; for stdout, flushes and closes it (m3_stdout_close), so main does not
+ * close stdout again. */
 int m3_out_commit(struct m3_out *o, struct m3_err *e);
 void m3_out_abort(struct m3_out *o);
 
