@@ -271,13 +271,11 @@ seg_cc_filter(const struct seg_grid *g, uint8_t *mask, int conn, long keep, size
 		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
 		goto out;
 	}
+	st->ncomp = ncomp;
 	ncomp = 0;
 	for (size_t i = 0; i < c.nruns; i++)
 		if (c.parent[i] == i && size[i] >= min_size)
 			cs[ncomp++] = (struct comp){size[i], (uint32_t)i};
-	st->ncomp = 0;
-	for (size_t i = 0; i < c.nruns; i++)
-		st->ncomp += c.parent[i] == i;
 	qsort(cs, ncomp, sizeof(*cs), comp_cmp);
 	if (keep > 0 && ncomp > (size_t)keep)
 		ncomp = (size_t)keep;
