@@ -87,6 +87,20 @@ check 'findings go to their image by laterality and view, whatever the order' '
 	grep -q "findings line 2 (L CC, 7 calcifications) -> marks-L-CC.png" err
 '
 
+check 'm3-mammo layout ("image": its number, keys at the top): matched to marks-%n.png' '
+	data && cp marks-L-CC.png marks-1.png && cp marks-L-MLO.png marks-2.png &&
+	for i in 2 1; do
+		printf "{\"image\":%d,\"series\":\"2.25.999\",\"laterality\":null,\"view\":null,\"width\":320,\"height\":400,\"spacing_mm\":[0.07,0.07],\"device\":\"cpu\",\"threshold\":0.5,\"candidates\":80,\"calcifications\":[{\"id\":1,\"x\":10.5,\"y\":20,\"score\":0.9,\"cluster\":null}],\"clusters\":[{\"id\":1,\"members\":[1],\"x\":10,\"y\":20,\"extent_mm\":[1,2],\"score\":0.8}],\"timings_ms\":{\"total\":12.5}}\n" $i
+	done >m.jsonl &&
+	run m3-view -v marks-1.png marks-2.png m.jsonl && expect_code 0 &&
+	grep -q "findings line 1 ( , 1 calcifications) -> marks-2.png" err &&
+	grep -q "findings line 2 ( , 1 calcifications) -> marks-1.png" err &&
+	grep -q "\"image\":{\"laterality\":null,\"view\":null,\"width\":320,\"height\":400,\"number\":2,\"pixel_spacing_mm\":\[0.07,0.07\]}" out &&
+	grep -q "\"centre\":\[10,20\],\"extent_mm\":\[1,2\]" out &&
+	grep -q "\"timings_ms\":{\"total\":12.5},\"threshold\":0.5,\"candidates\":80" out &&
+	! grep -q "2.25.999" out
+'
+
 check 'findings with no image: a warning, a tab of their own; -q silences it' '
 	data && run m3-view findings.jsonl && expect_code 0 &&
 	test "$(grep -c "no image for it" err)" = 2 && grep -q "\"label\":\"L CC\"" out &&

@@ -511,6 +511,9 @@
 			var name = s.getAttribute('DEF') || s.getAttribute('def') ||
 				(p && p.getAttribute && (p.getAttribute('DEF') || p.getAttribute('def'))) ||
 				sceneName + (shapes.length > 1 ? ' #' + (i + 1) : '');
+			/* soft tissue wraps the bone: start it see-through, so the bone shows */
+			if (/soft|skin|tissue/i.test(name) && !mat.hasAttribute('transparency'))
+				mat.setAttribute('transparency', '0.6');
 			labels.push({ name: name, shape: s, material: mat });
 		});
 	}
