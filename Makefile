@@ -28,8 +28,8 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o)
 NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
 NVCCFLAGS ?= -O2 -std=c++17
-CUDA_LDLIBS := $(if $(NVCC),-L$(CUDA_HOME)/lib64 -lcudart -lstdc++ -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64)
-comma := ,
+# no commas: the value is pasted into an $(if ...) in TOOL_RULES, where a comma splits it
+CUDA_LDLIBS := $(if $(NVCC),-L$(CUDA_HOME)/lib64 -lcudart -lstdc++ -Xlinker -rpath -Xlinker $(CUDA_HOME)/lib64)
 
 # GDCM, for the DICOM shim that m3-decode and m3-phantom link.
 GDCM_CPPFLAGS := $(shell ls -d /usr/include/gdcm-* 2>/dev/null | sed 's/^/-I/' | head -n1)

@@ -215,6 +215,20 @@ m3_vol_get(const struct m3_vol *v, const char *key)
 	return NULL;
 }
 
+void
+m3_vol_unset(struct m3_vol *v, const char *key)
+{
+	for (size_t i = 0; i < v->nkv; i++) {
+		if (strcmp(v->kv[i].key, key) != 0)
+			continue;
+		free(v->kv[i].key);
+		free(v->kv[i].val);
+		memmove(&v->kv[i], &v->kv[i + 1], (v->nkv - i - 1) * sizeof(v->kv[0]));
+		v->nkv--;
+		return;
+	}
+}
+
 int
 m3_vol_copy_meta(struct m3_vol *dst, const struct m3_vol *src, struct m3_err *e)
 {

@@ -205,20 +205,6 @@ out:
 	return rc;
 }
 
-/* Drops key from v's key/value list. */
-static void
-kv_drop(struct m3_vol *v, const char *key)
-{
-	for (size_t i = 0; i < v->nkv; i++)
-		if (strcmp(v->kv[i].key, key) == 0) {
-			free(v->kv[i].key);
-			free(v->kv[i].val);
-			memmove(&v->kv[i], &v->kv[i + 1], (v->nkv - i - 1) * sizeof(v->kv[0]));
-			v->nkv--;
-			return;
-		}
-}
-
 /* The output volume's header: the input's geometry and keys, uint8, the label names. */
 static int
 out_meta(const struct seg_plan *p, const struct m3_vol *in, struct m3_vol *out, struct m3_err *e)
@@ -230,7 +216,7 @@ out_meta(const struct seg_plan *p, const struct m3_vol *in, struct m3_vol *out, 
 	if ((rc = m3_vol_copy_meta(out, in, e)) != M3_OK)
 		return rc;
 	out->type = M3_UINT8;
-	kv_drop(out, "m3-units");
+	m3_vol_unset(out, "m3-units");
 	for (int l = 1; l <= p->nlabels; l++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d %s", l > 1 ? ";" : "",
 					l, p->names[l - 1]);

@@ -807,6 +807,30 @@ test_reader_limit(void **state)
 }
 
 static void
+test_unset(void **state)
+{
+	struct m3_vol v;
+	struct m3_err e;
+
+	(void)state;
+	m3_vol_init(&v);
+	assert_int_equal(m3_vol_set(&v, "a", "1", &e), M3_OK);
+	assert_int_equal(m3_vol_set(&v, "b", "2", &e), M3_OK);
+	assert_int_equal(m3_vol_set(&v, "c", "3", &e), M3_OK);
+	m3_vol_unset(&v, "b");
+	assert_int_equal(v.nkv, 2);
+	assert_null(m3_vol_get(&v, "b"));
+	assert_string_equal(m3_vol_get(&v, "a"), "1");
+	assert_string_equal(m3_vol_get(&v, "c"), "3");
+	m3_vol_unset(&v, "nothere");
+	assert_int_equal(v.nkv, 2);
+	m3_vol_unset(&v, "c");
+	m3_vol_unset(&v, "a");
+	assert_int_equal(v.nkv, 0);
+	m3_vol_release(&v);
+}
+
+static void
 test_set_get(void **state)
 {
 	static const char *const bad[] = {
@@ -1421,7 +1445,7 @@ main(void)
 		cmocka_unit_test(test_copy_meta),        cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_bad_input_second), cmocka_unit_test(test_good_handwritten),
 		cmocka_unit_test(test_write_too_much),   cmocka_unit_test(test_write_refuses),
-		cmocka_unit_test(test_write_full),
+		cmocka_unit_test(test_write_full),       cmocka_unit_test(test_unset),
 	};
 
 	unsetenv("M3_MAX_BYTES");

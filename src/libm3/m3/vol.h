@@ -67,6 +67,8 @@ int m3_vol_alloc(struct m3_vol *v, struct m3_err *e);
 /* Sets (or replaces) key:=value. */
 int m3_vol_set(struct m3_vol *v, const char *key, const char *val, struct m3_err *e);
 const char *m3_vol_get(const struct m3_vol *v, const char *key);
+/* Removes key:=value if present. */
+void m3_vol_unset(struct m3_vol *v, const char *key);
 /* Copies type-independent geometry and metadata from src to dst (not the data). */
 int m3_vol_copy_meta(struct m3_vol *dst, const struct m3_vol *src, struct m3_err *e);
 
