@@ -81,8 +81,7 @@ add_scene(struct inputs *in, const struct vbuf *b, enum view_kind k, const char 
 	if (k == VIEW_STL) {
 		if (view_stl_to_x3d(b, path, s, e) != M3_OK)
 			return e->code;
-	} else if (view_x3d_check(b, path, e) != M3_OK ||
-		   vbuf_add(&s->x3d, b->p, b->n, e) != M3_OK) {
+	} else if (view_x3d_scene(b, path, &s->x3d, e) != M3_OK) {
 		return e->code;
 	}
 	if (verbose)

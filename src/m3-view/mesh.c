@@ -60,67 +60,100 @@ tag(const struct vbuf *in, size_t *i, size_t *nm, size_t *nlen, int *close, int 
 	return -1;
 }
 
-int
-view_x3d_check(const struct vbuf *in, const char *name, struct m3_err *e)
+/* The scanner of view_x3d_scene(): open elements, and where the Scene element is. */
+struct x3d_scan {
+	const struct vbuf *in;
+	const char *name;
+	size_t stack[MAX_NEST], slen[MAX_NEST], depth, i;
+	size_t scene_depth; /* depth inside the Scene element, 0 outside it */
+	int root, scene;
+	struct vbuf *out;
+};
+
+/* An end tag: it must close the element open last. */
+static int
+x3d_close(struct x3d_scan *x, size_t at, size_t nm, size_t nlen, struct m3_err *e)
 {
-	size_t stack[MAX_NEST], slen[MAX_NEST], depth = 0, i = 0, nm, nlen;
-	int close, empty, scene = 0, root = 0;
-
-	while (i < in->n) {
-		if (in->p[i] != '<') {
-			i++;
-			continue;
-		}
-		if (in->p[i + 1] == '!' || in->p[i + 1] == '?') {
-			const char *end = strncmp(in->p + i, "<!--", 4) == 0        ? "-->"
-					  : strncmp(in->p + i, "<![CDATA[", 9) == 0 ? "]]>"
-										    : ">";
-
-			if (!skip_past(in, &i, end))
-				return m3_err_set(e, M3_EDATA, "%s: truncated X3D", name);
-			continue;
-		}
-		{
-			size_t at = i;
-			int t = tag(in, &i, &nm, &nlen, &close, &empty);
-
-			if (t < 0)
-				return m3_err_set(e, M3_EDATA, "%s: truncated X3D", name);
-			if (t == 0)
-				return m3_err_set(e, M3_EDATA, "%s: bad X3D tag at byte %zu", name,
-						  at + 1);
-			if (close) {
-				if (depth == 0 || slen[depth - 1] != nlen ||
-				    memcmp(in->p + stack[depth - 1], in->p + nm, nlen) != 0)
-					return m3_err_set(e, M3_EDATA,
-							  "%s: X3D end tag at byte %zu does not "
-							  "match its start tag",
-							  name, at + 1);
-				depth--;
-			} else {
-				if (nlen == 5 && memcmp(in->p + nm, "Scene", 5) == 0)
-					scene = 1;
-				if (depth == 0 &&
-				    (root++ || nlen != 3 || memcmp(in->p + nm, "X3D", 3)))
-					return m3_err_set(e, M3_EDATA,
-							  "%s: the root element is not one <X3D>",
-							  name);
-				if (!empty && depth == MAX_NEST)
-					return m3_err_set(e, M3_EDATA, "%s: X3D nested too deep",
-							  name);
-				if (!empty) {
-					stack[depth] = nm;
-					slen[depth++] = nlen;
-				}
-			}
-		}
-	}
-	if (depth > 0)
-		return m3_err_set(e, M3_EDATA, "%s: truncated X3D (<%.*s> not closed)", name,
-				  (int)slen[depth - 1], in->p + stack[depth - 1]);
-	if (!scene)
-		return m3_err_set(e, M3_EDATA, "%s: X3D has no <Scene>", name);
+	if (x->depth == 0 || x->slen[x->depth - 1] != nlen ||
+	    memcmp(x->in->p + x->stack[x->depth - 1], x->in->p + nm, nlen) != 0)
+		return m3_err_set(e, M3_EDATA,
+				  "%s: X3D end tag at byte %zu does not match its start tag",
+				  x->name, at + 1);
+	x->depth--;
 	return M3_OK;
+}
+
+static int
+x3d_open(struct x3d_scan *x, size_t nm, size_t nlen, int empty, struct m3_err *e)
+{
+	if (x->depth == 0 && (x->root++ || nlen != 3 || memcmp(x->in->p + nm, "X3D", 3) != 0))
+		return m3_err_set(e, M3_EDATA, "%s: the root element is not one <X3D>", x->name);
+	if (x->scene_depth == 0 && nlen == 5 && memcmp(x->in->p + nm, "Scene", 5) == 0) {
+		if (x->scene++ > 0)
+			return m3_err_set(e, M3_EDATA, "%s: X3D has two <Scene>s", x->name);
+		x->scene_depth = x->depth + 1;
+	}
+	if (empty)
+		return M3_OK;
+	if (x->depth == MAX_NEST)
+		return m3_err_set(e, M3_EDATA, "%s: X3D nested too deep", x->name);
+	x->stack[x->depth] = nm;
+	x->slen[x->depth++] = nlen;
+	return M3_OK;
+}
+
+/* One markup construct at x->i (on '<'); tags inside the Scene element are copied out. */
+static int
+x3d_markup(struct x3d_scan *x, struct m3_err *e)
+{
+	const struct vbuf *in = x->in;
+	size_t at = x->i, nm, nlen;
+	int close, empty, t, inside = x->scene_depth > 0;
+
+	if (in->p[at + 1] == '!' || in->p[at + 1] == '?') { /* comments, CDATA, DOCTYPE: dropped */
+		const char *end = strncmp(in->p + at, "<!--", 4) == 0        ? "-->"
+				  : strncmp(in->p + at, "<![CDATA[", 9) == 0 ? "]]>"
+									     : ">";
+
+		return skip_past(in, &x->i, end)
+			       ? M3_OK
+			       : m3_err_set(e, M3_EDATA, "%s: truncated X3D", x->name);
+	}
+	if ((t = tag(in, &x->i, &nm, &nlen, &close, &empty)) < 0)
+		return m3_err_set(e, M3_EDATA, "%s: truncated X3D", x->name);
+	if (t == 0)
+		return m3_err_set(e, M3_EDATA, "%s: bad X3D tag at byte %zu", x->name, at + 1);
+	if ((close ? x3d_close(x, at, nm, nlen, e) : x3d_open(x, nm, nlen, empty, e)) != M3_OK)
+		return e->code;
+	inside = inside || x->scene_depth > 0;
+	if (close && x->scene_depth > x->depth)
+		x->scene_depth = 0; /* that was </Scene> */
+	return inside ? vbuf_add(x->out, in->p + at, x->i - at, e) : M3_OK;
+}
+
+int
+view_x3d_scene(const struct vbuf *in, const char *name, struct vbuf *out, struct m3_err *e)
+{
+	struct x3d_scan x = {.in = in, .name = name, .out = out};
+
+	if (vbuf_str(out, "<X3D>", e) != M3_OK)
+		return e->code;
+	while (x.i < in->n) {
+		const char *lt = memchr(in->p + x.i, '<', in->n - x.i);
+		size_t run = lt != NULL ? (size_t)(lt - in->p) - x.i : in->n - x.i;
+
+		if (x.scene_depth > 0 && vbuf_add(out, in->p + x.i, run, e) != M3_OK)
+			return e->code;
+		x.i += run;
+		if (lt != NULL && x3d_markup(&x, e) != M3_OK)
+			return e->code;
+	}
+	if (x.depth > 0)
+		return m3_err_set(e, M3_EDATA, "%s: truncated X3D (<%.*s> not closed)", name,
+				  (int)x.slen[x.depth - 1], in->p + x.stack[x.depth - 1]);
+	if (!x.scene)
+		return m3_err_set(e, M3_EDATA, "%s: X3D has no <Scene>", name);
+	return vbuf_str(out, "</X3D>\n", e);
 }
 
 static float

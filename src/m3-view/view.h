@@ -71,7 +71,9 @@ struct view_scene {
 	size_t ntri; /* triangles when known (STL); 0 for X3D as given */
 };
 
-int view_x3d_check(const struct vbuf *in, const char *name, struct m3_err *e);
+/* Checks the nesting of X3D XML and copies its Scene element alone, as <X3D><Scene>..</X3D>,
+ * into out: the head (meta data), comments and processing instructions stay behind. */
+int view_x3d_scene(const struct vbuf *in, const char *name, struct vbuf *out, struct m3_err *e);
 int view_stl_to_x3d(const struct vbuf *in, const char *name, struct view_scene *s,
 		    struct m3_err *e);
 

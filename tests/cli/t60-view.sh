@@ -74,10 +74,15 @@ check 'the page loads no URL: no src/url()/@import/<link> to the network, a CSP 
 	grep -q "Content-Security-Policy\" content=\"default-src '\''none'\''" p.html
 '
 
-check 'no patient identifiers: text chunks, unknown keys and directories stay out' '
+check 'no patient identifiers: PNG text, unknown keys, X3D head and comments, directories stay out' '
 	mkdir P-SECRET-DIR && (cd P-SECRET-DIR && data) &&
-	run m3-view -o p.html P-SECRET-DIR/marks-L-CC.png P-SECRET-DIR/findings.jsonl &&
-	expect_code 0 && ! grep -q -e DOE -e SECRET -e PatientName -e patient_id p.html &&
+	sed -e "s|<head>|<head><meta name=\"PatientName\" content=\"DOE^JANE\"/>|" \
+		-e "s|<Scene>|<Scene><!-- SECRET -->|" P-SECRET-DIR/scene.x3d >phi.x3d &&
+	grep -q "DOE^JANE" phi.x3d && grep -q "<!-- SECRET" phi.x3d &&
+	grep -q "DOE^JANE" P-SECRET-DIR/marks-L-CC.png && grep -q P-SECRET P-SECRET-DIR/findings.jsonl &&
+	run m3-view -q -o p.html P-SECRET-DIR/marks-L-CC.png P-SECRET-DIR/findings.jsonl phi.x3d &&
+	expect_code 0 && # (patterns that base64 cannot hold by chance)
+	! grep -q -e "DOE^JANE" -e P-SECRET -e " SECRET " -e PatientName -e patient_id p.html &&
 	grep -q "marks-L-CC.png" p.html
 '
 
@@ -178,6 +183,8 @@ check 'X3D: mismatched, truncated, no Scene; x3dz truncated' '
 	head -c 300 scene.x3d >t.x3d &&
 	BADGLOB="m3-view: t.x3d: truncated X3D*" bad t.x3d &&
 	printf "<X3D><head></head></X3D>" >s.x3d && BADGLOB="m3-view: s.x3d: X3D has no <Scene>" bad s.x3d &&
+	printf "<X3D><Scene/></X3D><X3D/>" >r.x3d &&
+	BADGLOB="m3-view: r.x3d: the root element is not one <X3D>" bad r.x3d &&
 	head -c 200 scene.x3dz >t.x3dz && BADGLOB="m3-view: t.x3dz: truncated gzip data" bad t.x3dz
 '
 
