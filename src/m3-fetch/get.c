@@ -283,6 +283,7 @@ fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
 	struct m3_pool *pool = NULL;
 	struct m3_out out = {0};
 	unsigned nconn = o->jobs;
+	size_t maxlen = 0;
 	int rc;
 
 	memset(&g, 0, sizeof(g));
@@ -298,9 +299,16 @@ fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
 		nconn = (unsigned)g.npieces;
 	if (nconn == 0)
 		nconn = 1;
-	g.window = nconn + 4;
-	if (g.window * o->part > MAX_WINDOW_BYTES)
-		g.window = MAX_WINDOW_BYTES / o->part > nconn ? MAX_WINDOW_BYTES / o->part : nconn;
+	/* the window is bounded in bytes: many small objects get many slots, so one slow
+	 * request does not hold up the others (head-of-line blocking) */
+	for (size_t i = 0; i < g.npieces; i++)
+		if (g.pieces[i].len > maxlen)
+			maxlen = g.pieces[i].len;
+	g.window = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
+	if (g.window > 4096)
+		g.window = 4096;
+	if (g.window < nconn + 1)
+		g.window = nconn + 1;
 	g.slots = calloc(g.window, sizeof(*g.slots));
 	g.conns = calloc(nconn, sizeof(*g.conns));
 	if (g.slots == NULL || g.conns == NULL) {
