@@ -89,6 +89,30 @@ put_numbers(std::string &out, const char *s, bool fp, unsigned long tag)
 	}
 }
 
+// Each '\\'-separated tag "GGGGEEEE" (hex) as two little-endian 16-bit words, for AT.
+void
+put_tags(std::string &out, const char *s, unsigned long tag)
+{
+	std::string v(s != NULL ? s : "");
+	size_t i = 0;
+
+	while (i < v.size()) {
+		size_t j = v.find('\\', i);
+		std::string one = v.substr(i, j == std::string::npos ? std::string::npos : j - i);
+		char *end;
+		errno = 0;
+		unsigned long long x = std::strtoull(one.c_str(), &end, 16);
+		if (one.size() != 8 || *end != '\0' || errno != 0)
+			throw BadList{tagname(tag) + ": bad tag \"" + one + "\""};
+		const unsigned char b[4] = {(unsigned char)(x >> 16), (unsigned char)(x >> 24),
+					    (unsigned char)x, (unsigned char)(x >> 8)};
+		out.append((const char *)b, 4);
+		if (j == std::string::npos)
+			break;
+		i = j + 1;
+	}
+}
+
 gdcm::DataElement
 make_element(const m3_dcm_elem &el)
 {
@@ -114,6 +138,9 @@ make_element(const m3_dcm_elem &el)
 		break;
 	case gdcm::VR::FD:
 		put_numbers<double>(bytes, el.value, true, el.tag);
+		break;
+	case gdcm::VR::AT:
+		put_tags(bytes, el.value, el.tag);
 		break;
 	case gdcm::VR::AE:
 	case gdcm::VR::AS:

@@ -43,7 +43,7 @@ help(void)
 	       "      --spacing mm    pixel size (mammo default 0.07; cbct default 100 mm / X)\n"
 	       "      --noise f       scale of the quantum or CT noise, 0 for none (default 1)\n"
 	       "      --syntax name   transfer syntax: explicit (default), rle, jpegls, j2k\n"
-	       "      --multiframe    cbct: one enhanced CT multi-frame file (not supported yet)\n"
+	       "      --multiframe    cbct: one Enhanced CT multi-frame file, CT.dcm\n"
 	       "      --artefacts     cbct: metal fillings with streaks and beam hardening\n"
 	       "  -j, --jobs n        threads (default: all cores)\n"
 	       "      --progress      progress on stderr even when it is not a terminal\n"
@@ -91,8 +91,6 @@ check_mode(struct ph_opts *o, const struct args *a, int argc, char **argv, struc
 		o->mode = PH_CBCT;
 	else
 		return m3_err_set(e, M3_EUSAGE, "%s: unknown mode (mammo or cbct)", argv[0]);
-	if (o->mode == PH_CBCT && o->multiframe)
-		return m3_err_set(e, M3_EUSAGE, "--multiframe: not supported yet");
 	if (o->mode == PH_MAMMO && (o->multiframe || o->artefacts))
 		return m3_err_set(e, M3_EUSAGE, "%s: only for cbct",
 				  o->multiframe ? "--multiframe" : "--artefacts");

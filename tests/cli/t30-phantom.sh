@@ -53,7 +53,7 @@ check 'bad mode, no mode, two modes: one line, exit 2' '
 	expect_files
 '
 
-check 'bad --size, --syntax, --seed, --spacing, mammo --artefacts: exit 2, nothing made' '
+check 'bad --size, --syntax, --seed, --spacing, mammo --artefacts/--multiframe: exit 2, nothing made' '
 	run m3-phantom mammo --size 512 -o x && expect_code 2 && expect_err "*--size:*" &&
 	run m3-phantom cbct --size 10x10 -o x && expect_code 2 && expect_err "*--size:*" &&
 	run m3-phantom mammo --size 0x64 -o x && expect_code 2 &&
@@ -61,8 +61,11 @@ check 'bad --size, --syntax, --seed, --spacing, mammo --artefacts: exit 2, nothi
 	run m3-phantom mammo -s -1 -o x && expect_code 2 && expect_err "*--seed:*" &&
 	run m3-phantom mammo --spacing 0 -o x && expect_code 2 && expect_err "*--spacing:*" &&
 	run m3-phantom mammo --artefacts -o x && expect_code 2 && expect_err "*only for cbct" &&
-	run m3-phantom cbct --multiframe -o x && expect_code 2 &&
-	expect_err "m3-phantom: --multiframe: not supported yet" &&
+	run m3-phantom mammo --multiframe -o x && expect_code 2 &&
+	expect_err "m3-phantom: --multiframe: only for cbct" &&
+	run m3-phantom cbct --multiframe --size 2048x2048x600 -o x && expect_code 2 &&
+	expect_err "m3-phantom: --multiframe: 2048x2048x600 is over the 4 GiB of one Pixel Data" &&
+	run m3-phantom cbct --multiframe --size 2048x2048x600 && expect_code 2 && expect_empty out &&
 	expect_files
 '
 
@@ -318,5 +321,115 @@ check 'cbct --syntax jpegls: JPEG-LS slices that decode to the explicit pixels' 
 		EOF
 	done
 '
+
+# The same CBCT as one Enhanced CT Image object (--multiframe), made once.
+m3-phantom cbct -s 7 $CSIZE --multiframe -o "$DATA/e7" 2>"$DATA/e7.err"
+# m3-decode's volume of a folder: the header without the series UID (the enhanced object is
+# a series of its own), then the data bytes through volcat -D.
+decoded() {
+	m3-decode -q "$1" >"$2.nrrd" && sed -n "/^\$/q;/^m3-series:=/d;p" "$2.nrrd" >"$2.head" &&
+	volcat -D "$2.nrrd" >"$2.data"
+}
+
+check 'cbct --multiframe -o dir: CT.dcm and truth.nrrd; the truth is the series truth' '
+	run m3-phantom cbct -s 7 $CSIZE --multiframe -o e && expect_code 0 && expect_empty err &&
+	expect_empty out && expect_files e && [ "$(ls e | tr "\n" " ")" = "CT.dcm truth.nrrd " ] &&
+	volcat -D e/truth.nrrd >a && volcat -D "$DATA/c7/truth.nrrd" >b && cmp a b &&
+	grep -a -v "^m3-series:=" e/truth.nrrd | head -c 400 >ha &&
+	grep -a -v "^m3-series:=" "$DATA/c7/truth.nrrd" | head -c 400 >hb && cmp ha hb
+'
+
+check 'cbct --multiframe: the same seed gives the same bytes at any -j, and without -o' '
+	m3-phantom cbct -s 7 $CSIZE --multiframe -j 1 -o a &&
+	m3-phantom cbct -s 7 $CSIZE --multiframe -j 3 >s.tar &&
+	cmp a/CT.dcm "$DATA/e7/CT.dcm" && cmp a/truth.nrrd "$DATA/e7/truth.nrrd" &&
+	[ "$(tar tf s.tar | tr "\n" " ")" = "CT.dcm truth.nrrd " ] &&
+	mkdir x && tar xf s.tar -C x && cmp x/CT.dcm "$DATA/e7/CT.dcm" &&
+	m3-phantom cbct -s 8 $CSIZE --multiframe -o b && ! cmp -s b/CT.dcm "$DATA/e7/CT.dcm"
+'
+
+skip_unless dciodvfy "dicom3tools dciodvfy is not installed"
+check 'cbct --multiframe: dciodvfy finds the Enhanced CT IOD and no errors (explicit, rle)' '
+	dciodvfy "$DATA/e7/CT.dcm" >v.txt 2>&1
+	grep -q "^EnhancedCTImage" v.txt || { cat v.txt >&2; echo "# IOD not recognised" >&2; return 1; }
+	if grep -i "error" v.txt >&2; then return 1; fi
+	m3-phantom cbct -s 7 $CSIZE --multiframe --syntax rle -o r && dciodvfy r/CT.dcm >v.txt 2>&1
+	grep -q "^EnhancedCTImage" v.txt && ! grep -i "error" v.txt >&2
+'
+
+skip_unless dcmdump "dcmtk's dcmdump is not installed"
+check 'cbct --multiframe: dcmdump parses it; 64 frames, each with its own plane position' '
+	dcmdump -q "$DATA/e7/CT.dcm" >d.txt 2>e.txt && [ ! -s e.txt ] || { cat e.txt >&2; return 1; }
+	grep -q "(0008,0016) UI =EnhancedCTImageStorage" d.txt && grep -q "(0028,0008) IS \[64\]" d.txt &&
+	[ "$(grep -c "(0020,0032) DS" d.txt)" -eq 64 ] && [ "$(grep -c "(0020,9113) SQ" d.txt)" -eq 64 ] &&
+	[ "$(grep -c "(0020,9116) SQ" d.txt)" -eq 1 ] && [ "$(grep -c "(0028,9110) SQ" d.txt)" -eq 1 ] &&
+	grep -q "(0028,1054) LO \[HU\]" d.txt && grep -q "(0028,1052) DS \[-1024\]" d.txt &&
+	grep -q "(0018,0088) DS \[1.041666667\]" d.txt && grep -q "(0008,9007) CS \[ORIGINAL" d.txt
+'
+
+need_py
+check 'cbct --multiframe: frames sit where the truth says; each label has its tissue HU' '
+	"$PY" "$PHTOOLS/check_cbct.py" "$DATA/e7"
+'
+
+check 'cbct --multiframe: the check fails when the truth is one slice off' '
+	cp -r "$DATA/e7" w && "$PY" - w/truth.nrrd <<-EOF &&
+	import re, sys
+	p = sys.argv[1]
+	b = open(p, "rb").read()
+	h, _, d = b.partition(b"\n\n")
+	h = re.sub(rb"space origin: \((.*),(.*),(.*)\)", lambda m: b"space origin: (%s,%s,%r)" % (m.group(1), m.group(2), float(m.group(3)) + 1.041666667), h)
+	open(p, "wb").write(h + b"\n\n" + d)
+	EOF
+	! "$PY" "$PHTOOLS/check_cbct.py" w >/dev/null 2>&1
+'
+
+skip_unless dcm2niix "dcm2niix is not installed"
+"$PY" -c "import nibabel" 2>/dev/null || skip_reason="python3 nibabel is not installed"
+check 'dcm2niix converts CT.dcm to the NIfTI of the series: same affine, same values' '
+	mkdir n s && dcm2niix -z n -f vol -o n "$DATA/e7" >log 2>&1 && [ -f n/vol.nii ] &&
+	dcm2niix -z n -f vol -o s "$DATA/c7" >log 2>&1 && [ -f s/vol.nii ] &&
+	"$PY" "$PHTOOLS/check_cbct.py" "$DATA/e7" n/vol.nii && "$PY" - n/vol.nii s/vol.nii <<-EOF
+	import sys
+	import nibabel as nib
+	import numpy as np
+	a, b = nib.load(sys.argv[1]), nib.load(sys.argv[2])
+	assert a.shape == b.shape, (a.shape, b.shape)
+	assert np.abs(a.affine - b.affine).max() < 1e-4, (a.affine, b.affine)
+	assert np.array_equal(a.get_fdata(), b.get_fdata())
+	EOF
+'
+
+skip_unless m3-decode "bin/m3-decode is not built"
+check 'm3-decode: CT.dcm decodes to the volume of the series (data bytes and geometry)' '
+	decoded "$DATA/c7" c && decoded "$DATA/e7" e && cmp c.head e.head && cmp c.data e.data &&
+	grep -q "^sizes: 96 96 64$" e.head && grep -q "^m3-units:=HU$" e.head &&
+	m3-phantom cbct -s 7 $CSIZE --multiframe | m3-decode -q >t.nrrd && cmp t.nrrd e.nrrd
+'
+
+skip_unless gdcmconv "GDCM tools (gdcmconv, gdcminfo) are not installed"
+[ -n "$PY" ] || skip_reason="no python3 with numpy"
+# same_frames COMPRESSED RAW EXPLICIT: COMPRESSED has one fragment a frame, and RAW (it made
+# plain by gdcmconv) has the frames of EXPLICIT.
+same_frames() {
+	"$PY" - "$@" <<-EOF
+	import sys
+	sys.path.insert(0, "$PHTOOLS")
+	import dcm
+	a, b = dcm.pixels(sys.argv[2]), dcm.pixels(sys.argv[3])
+	assert len(dcm.fragments(sys.argv[1])) == b.shape[0] == 64, len(dcm.fragments(sys.argv[1]))
+	assert a.shape == b.shape and (a == b).all()
+	EOF
+}
+for syn in rle:1.2.840.10008.1.2.5 jpegls:1.2.840.10008.1.2.4.80 j2k:1.2.840.10008.1.2.4.90; do
+	name=${syn%%:*} uid=${syn#*:}
+	check "cbct --multiframe --syntax $name: one fragment a frame; the pixels and m3-decode's volume of explicit" '
+		m3-phantom cbct -s 7 $CSIZE --multiframe --syntax '"$name"' -o s &&
+		cmp s/truth.nrrd "$DATA/e7/truth.nrrd" &&
+		gdcminfo s/CT.dcm | grep -q "^TransferSyntax is '"$uid"' " &&
+		gdcmconv --raw s/CT.dcm raw.dcm && same_frames s/CT.dcm raw.dcm "$DATA/e7/CT.dcm" &&
+		decoded "$DATA/e7" e && decoded s x && cmp e.head x.head && cmp e.data x.data
+	'
+done
 
 done_testing

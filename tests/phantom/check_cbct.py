@@ -2,6 +2,9 @@
 
 usage: check_cbct.py DIR [NIFTI]
   - truth.nrrd is an NRRD 0004 volume of uint8 labels with LPS geometry;
+  - DIR holds one CT Image file per slice, or one Enhanced CT Image (--multiframe) whose
+    frames are read through its functional groups (per frame: Plane Position, Frame Content;
+    shared: Plane Orientation, Pixel Measures, Pixel Value Transformation);
   - every CT slice sits where the truth says (IPP = origin + k * slice spacing, IOP, spacing);
   - the HU of each label is what its tissue should be;
   - with NIFTI: its affine (RAS) maps every voxel onto the same LPS point as the truth, and
@@ -50,31 +53,62 @@ def fail(msg):
     return 1
 
 
+ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
+
+
+def slices(files):
+    """(name, k, ipp, iop, pixel spacing, slice thickness, slice spacing, slope, intercept,
+    stored pixels) for every slice, from classic files or the frames of one enhanced file."""
+    out = []
+    nums = lambda ds, tag: [float(x) for x in dcm.text(ds, tag).split("\\")]
+    if len(files) == 1 and dcm.text(dcm.read(files[0]), 0x00080016) == ENHANCED_CT:
+        f = files[0]
+        ds = dcm.read_tree(f)
+        shared = dcm.item(ds, 0x52009229)
+        pm = dcm.item(shared, 0x00289110)
+        pv = dcm.item(shared, 0x00289145)
+        iop = nums(dcm.item(shared, 0x00209116), 0x00200037)
+        if dcm.text(pv, 0x00281054) != "HU" or dcm.text(ds, 0x00280008) != str(len(ds[0x52009230][1])):
+            raise ValueError(f + ": rescale type not HU or frame count wrong")
+        px = dcm.pixels(f)
+        for i, fr in enumerate(ds[0x52009230][1]):
+            fc = dcm.item(fr, 0x00209111)
+            k = dcm.ul(fc, 0x00209057)[0] - 1
+            if dcm.ul(fc, 0x00209157) != [1, k + 1]:
+                raise ValueError("%s: frame %d: dimension index values %s" % (f, i + 1, dcm.ul(fc, 0x00209157)))
+            ipp = nums(dcm.item(fr, 0x00209113), 0x00200032)
+            out.append(("%s frame %d" % (f, i + 1), k, ipp, iop, nums(pm, 0x00280030),
+                        nums(pm, 0x00180050)[0], nums(pm, 0x00180088)[0],
+                        nums(pv, 0x00281053)[0], nums(pv, 0x00281052)[0], px[i]))
+        return out
+    for f in files:
+        ds = dcm.read(f)
+        out.append((f, int(dcm.text(ds, 0x00200013)) - 1, nums(ds, 0x00200032), nums(ds, 0x00200037),
+                    nums(ds, 0x00280030), nums(ds, 0x00180050)[0], nums(ds, 0x00180088)[0],
+                    nums(ds, 0x00281053)[0], nums(ds, 0x00281052)[0], dcm.pixels(f)))
+    return out
+
+
 def main():
     d = sys.argv[1]
     fields, keys, lab, dirs, origin = read_nrrd(os.path.join(d, "truth.nrrd"))
     bad = 0
     if fields["space"] != "left-posterior-superior" or keys.get("m3-labels") != "1 bone;2 teeth;3 soft-tissue":
         bad |= fail("truth.nrrd: space or labels wrong")
-    files = sorted(glob.glob(os.path.join(d, "*.dcm")))
     nz, ny, nx = lab.shape
-    if len(files) != nz:
-        return fail("%d slices, truth has %d" % (len(files), nz))
+    sl = slices(sorted(glob.glob(os.path.join(d, "*.dcm"))))
+    if sorted(x[1] for x in sl) != list(range(nz)):
+        return fail("slices %s, truth has %d" % (sorted(x[1] for x in sl), nz))
     hu = np.empty(lab.shape, dtype=np.float64)
-    for f in files:
-        ds = dcm.read(f)
-        k = int(dcm.text(ds, 0x00200013)) - 1
-        ipp = np.array([float(x) for x in dcm.text(ds, 0x00200032).split("\\")])
-        iop = [float(x) for x in dcm.text(ds, 0x00200037).split("\\")]
-        ps = [float(x) for x in dcm.text(ds, 0x00280030).split("\\")]
+    for f, k, ipp, iop, ps, thick, step, slope, icpt, px in sl:
         want = origin + k * dirs[2]
-        if np.abs(ipp - want).max() > 1e-4 or iop != [1, 0, 0, 0, 1, 0]:
+        if np.abs(np.array(ipp) - want).max() > 1e-4 or iop != [1, 0, 0, 0, 1, 0]:
             bad |= fail("%s: IPP %s IOP %s, truth says %s" % (f, ipp, iop, want))
         if abs(ps[0] - dirs[1][1]) > 1e-6 or abs(ps[1] - dirs[0][0]) > 1e-6:
             bad |= fail("%s: pixel spacing %s, truth says %s" % (f, ps, dirs))
-        slope = float(dcm.text(ds, 0x00281053))
-        icpt = float(dcm.text(ds, 0x00281052))
-        hu[k] = dcm.pixels(f) * slope + icpt
+        if abs(thick - dirs[2][2]) > 1e-6 or abs(step - dirs[2][2]) > 1e-6:
+            bad |= fail("%s: slice thickness %s, spacing %s, truth says %s" % (f, thick, step, dirs[2][2]))
+        hu[k] = px * slope + icpt
     want = {0: (-1100, -700), 1: (250, 1600), 2: (1000, 3100), 3: (-60, 160)}
     for label, (lo, hi) in want.items():
         sel = lab == label

@@ -59,6 +59,98 @@ def read(path):
     return out
 
 
+def _tree(buf, pos, end):
+    """Explicit VR LE elements of buf[pos:end] into a dict, sequences as lists of such
+    dicts; stops after an item delimiter.  Returns (dict, position after it)."""
+    out = {}
+    while pos < end:
+        group, elem = struct.unpack_from("<HH", buf, pos)
+        if group == 0xFFFE:
+            if elem != 0xE00D:
+                raise ValueError("item or sequence delimiter outside a sequence")
+            return out, pos + 8
+        vr = buf[pos + 4:pos + 6]
+        if vr in LONG_VRS:
+            length = struct.unpack_from("<I", buf, pos + 8)[0]
+            pos += 12
+        else:
+            length = struct.unpack_from("<H", buf, pos + 6)[0]
+            pos += 8
+        tag = (group << 16) | elem
+        if vr == b"SQ":
+            items, pos = _items(buf, pos, length)
+            out[tag] = (vr, items)
+        elif length == 0xFFFFFFFF:
+            if tag != 0x7FE00010:
+                raise ValueError("undefined length outside a sequence")
+            out[tag] = (vr, None)  # encapsulated pixel data
+            return out, len(buf)
+        else:
+            out[tag] = (vr, buf[pos:pos + length])
+            pos += length
+    return out, pos
+
+
+def _items(buf, pos, length):
+    items = []
+    end = len(buf) if length == 0xFFFFFFFF else pos + length
+    while pos < end:
+        group, elem, ilen = struct.unpack_from("<HHI", buf, pos)
+        pos += 8
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            return items, pos
+        if (group, elem) != (0xFFFE, 0xE000):
+            raise ValueError("not an item in a sequence")
+        if ilen == 0xFFFFFFFF:
+            item, pos = _tree(buf, pos, len(buf))
+        else:
+            item, _ = _tree(buf, pos, pos + ilen)
+            pos += ilen
+        items.append(item)
+    if length == 0xFFFFFFFF:
+        raise ValueError("sequence not closed")
+    return items, pos
+
+
+def read_tree(path):
+    """Like read, with every sequence parsed: {tag: (vr, bytes or [item dict, ...])}."""
+    buf = open(path, "rb").read()
+    if buf[128:132] != b"DICM":
+        raise ValueError(path + ": no DICM preamble")
+    return _tree(buf, 132, len(buf))[0]
+
+
+def item(ds, *tags):
+    """The first item of each nested sequence in turn: item(ds, shared, pixel_measures)."""
+    for t in tags:
+        ds = ds[t][1][0]
+    return ds
+
+
+def ul(ds, tag):
+    n = len(ds[tag][1]) // 4
+    return list(struct.unpack("<%dI" % n, ds[tag][1]))
+
+
+def fragments(path):
+    """The lengths of the fragments of encapsulated pixel data, the basic offset table left out."""
+    buf = open(path, "rb").read()
+    pos = buf.rfind(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff")
+    if pos < 0:
+        raise ValueError(path + ": no encapsulated pixel data")
+    pos += 12
+    out = []
+    while True:
+        group, elem, length = struct.unpack_from("<HHI", buf, pos)
+        pos += 8
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            return out[1:]
+        if (group, elem) != (0xFFFE, 0xE000):
+            raise ValueError(path + ": not an item in the pixel data")
+        out.append(length)
+        pos += length
+
+
 def text(ds, tag):
     return ds[tag][1].decode("ascii").rstrip(" \0")
 

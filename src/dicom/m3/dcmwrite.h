@@ -28,8 +28,9 @@ const char *m3_dcm_syntax_uid(enum m3_dcm_syntax s);
 /*
  * One element of the data set, in the order the caller likes (the writer sorts them).
  * tag is (group << 16) | element.  value is the text DICOM shows: several values split
- * by '\\', numbers in decimal for the binary VRs US, SS, UL, SL, FL and FD; NULL or ""
- * is an empty (type 2) element.  A sequence is an element with VR "SQ" whose items
+ * by '\\', numbers in decimal for the binary VRs US, SS, UL, SL, FL and FD, tags as eight
+ * hex digits GGGGEEEE for AT (DimensionIndexPointer "00209056"); NULL or "" is an empty
+ * (type 2) element.  A sequence is an element with VR "SQ" whose items
  * follow it in the list: M3_DCM_ITEM opens an item, M3_DCM_ITEM_END closes it and
  * M3_DCM_SEQ_END closes the sequence (vr and value unused for these three).
  */
