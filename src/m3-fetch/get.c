@@ -25,6 +25,7 @@ struct slot {
 	size_t cap;
 	size_t piece; /* which piece it holds */
 	int ready;
+	int written; /* already written out by its worker (a whole object under -o) */
 };
 
 struct engine {
@@ -34,7 +35,7 @@ struct engine {
 	struct piece *pieces;
 	size_t npieces, window;
 	struct slot *slots;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu, file_mu;
 	pthread_cond_t cv;
 	size_t written; /* pieces written out */
 	int failed;
@@ -165,6 +166,57 @@ obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
 	return rc;
 }
 
+/*
+ * A whole object under -o, written by the worker that fetched it, in parallel with the
+ * others (on a slow file system the writes, not the network, would bound many small
+ * objects).  libm3's temporary-file registry is not thread-safe: open and commit are
+ * serialised by file_mu.
+ */
+static int
+write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_err *e)
+{
+	unsigned char d[M3_MD5_LEN];
+	char hex[2 * M3_MD5_LEN + 1], *path, *slash;
+	size_t n = strlen(g->o->out) + strlen(ob->name) + 2;
+	struct m3_out out;
+	int rc;
+
+	if (simple_etag(ob->etag) && g->s->kind != SRC_FILE) {
+		m3_md5(data, (size_t)ob->size, d);
+		m3_hex(d, sizeof(d), hex);
+		if (strcmp(hex, ob->etag) != 0)
+			return m3_err_set(e, M3_EREMOTE, "%s: MD5 %s does not match the ETag %s",
+					  ob->key, hex, ob->etag);
+	}
+	if ((path = malloc(n)) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/%s", g->o->out, ob->name);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	pthread_mutex_lock(&g->file_mu);
+	rc = mkdirs(path, e);
+	*slash = '/';
+	if (rc == M3_OK)
+		rc = m3_out_open(&out, path, 1, e);
+	pthread_mutex_unlock(&g->file_mu);
+	free(path);
+	if (rc != M3_OK)
+		return rc;
+	errno = 0;
+	if (ob->size > 0 && fwrite(data, 1, (size_t)ob->size, out.fp) != ob->size) {
+		rc = m3_err_set(e, M3_EIO, "%s: %s", g->o->out,
+				errno ? strerror(errno) : "write error");
+		pthread_mutex_lock(&g->file_mu);
+		m3_out_abort(&out);
+		pthread_mutex_unlock(&g->file_mu);
+		return rc;
+	}
+	pthread_mutex_lock(&g->file_mu);
+	rc = m3_out_commit(&out, e);
+	pthread_mutex_unlock(&g->file_mu);
+	return rc;
+}
+
 /* Writes piece i (under mu). */
 static int
 emit(struct engine *g, size_t i, const char *data, struct m3_err *e)
@@ -225,6 +277,20 @@ work(void *ctx, size_t i, unsigned worker)
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
+	sl->written = 0;
+	if (g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
+	    pc->len == g->s->objs[pc->obj].size) {
+		pthread_mutex_unlock(&g->mu);
+		rc = write_whole(g, &g->s->objs[pc->obj], sl->buf, &e);
+		pthread_mutex_lock(&g->mu);
+		if (rc != M3_OK) {
+			fail(g, &e);
+			pthread_mutex_unlock(&g->mu);
+			return;
+		}
+		sl->written = 1;
+		g->bytes += pc->len;
+	}
 	sl->piece = i;
 	sl->ready = 1;
 	/* whoever completes the next piece in order writes every piece that is ready */
@@ -232,7 +298,7 @@ work(void *ctx, size_t i, unsigned worker)
 		struct slot *w = &g->slots[g->written % g->window];
 		if (!w->ready || w->piece != g->written)
 			break;
-		if ((rc = emit(g, g->written, w->buf, &e)) != M3_OK) {
+		if (!w->written && (rc = emit(g, g->written, w->buf, &e)) != M3_OK) {
 			fail(g, &e);
 			break;
 		}
@@ -290,6 +356,7 @@ fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
 	g.s = s;
 	g.o = o;
 	pthread_mutex_init(&g.mu, NULL);
+	pthread_mutex_init(&g.file_mu, NULL);
 	pthread_cond_init(&g.cv, NULL);
 	m3_err_init(&g.err);
 	m3_progress_init(&g.prog, o->progress, 0);
@@ -354,6 +421,7 @@ done:
 	free(g.conns);
 	free(g.pieces);
 	pthread_mutex_destroy(&g.mu);
+	pthread_mutex_destroy(&g.file_mu);
 	pthread_cond_destroy(&g.cv);
 	return rc;
 }
