@@ -64,52 +64,84 @@ k_col_box(const float *s, float *d, size_t w, size_t h, size_t r)
 	}
 }
 
+/* The spot kernel along rows (step 1) or columns (step w), borders clamped. */
 __global__ static void
-k_row_121(const float *s, float *d, size_t w, size_t h)
+k_conv(const float *s, float *d, size_t w, size_t h, int down, struct mm_consts K)
 {
 	size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
 	if (i >= w * h)
 		return;
-	size_t x = i % w;
-	float a = s[x > 0 ? i - 1 : i], c = s[x + 1 < w ? i + 1 : i];
-	d[i] = mm_k121(a, s[i], c);
+	size_t x = i % w, y = i / w;
+	if (down)
+		d[i] = mm_conv_at(s + x, (long)w, (long)h, (long)y, K.k, K.r);
+	else
+		d[i] = mm_conv_at(s + y * w, 1, (long)w, (long)x, K.k, K.r);
 }
 
 __global__ static void
-k_dog(const float *s, const float *big, float *enh, float *absd, size_t w, size_t h)
+k_hess(const float *s, const float *px, float *blob, float *hp, size_t w, size_t h)
 {
 	size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
 	if (i >= w * h)
 		return;
-	size_t y = i / w, x = i % w;
-	float a = s[clampi((long)y - 1, h) * w + x], b = s[clampi((long)y + 1, h) * w + x];
-	float v = MM_ADD(mm_k121(a, s[i], b), -big[i]);
-	enh[i] = v;
-	absd[i] = fabsf(v);
+	size_t x = i % w, y = i / w;
+	size_t l = x > 0 ? x - 1 : 0, r = x + 1 < w ? x + 1 : w - 1;
+	size_t u = clampi((long)y - 1, h) * w, m = y * w, dn = clampi((long)y + 1, h) * w;
+	float hxx, hyy, hxy;
+	mm_hessian(s[u + l], s[u + x], s[u + r], s[m + l], s[m + x], s[m + r], s[dn + l],
+		   s[dn + x], s[dn + r], &hxx, &hyy, &hxy);
+	blob[i] = mm_blob(hxx, hyy, hxy);
+	hp[i] = mm_highpass(px[u + l], px[u + x], px[u + r], px[m + l], px[m + x], px[m + r],
+			    px[dn + l], px[dn + x], px[dn + r]);
+}
+
+/* The coarse cells' means of the residual and the response, summed in the CPU's order. */
+__global__ static void
+k_cells(const float *hp, const float *blob, float *chp, float *cb, size_t w, size_t h,
+	struct mm_consts K)
+{
+	size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+	if (i >= K.cw * K.ch)
+		return;
+	size_t cx = i % K.cw, cy = i / K.cw, f = K.f;
+	size_t x0 = cx * f, y0 = cy * f, y1 = y0 + f < h ? y0 + f : h;
+	size_t nx = mm_cell_count(w, f, cx);
+	float a = 0.0f, b = 0.0f, n = (float)(nx * (y1 - y0));
+	for (size_t y = y0; y < y1; y++)
+		for (size_t x = x0; x < x0 + nx; x++) {
+			a = MM_ADD(a, hp[y * w + x]);
+			b = MM_ADD(b, blob[y * w + x]);
+		}
+	chp[i] = a / n;
+	cb[i] = b / n;
 }
 
 __global__ static void
-k_noise_cand(const float *meanabs, const float *enh, const unsigned char *cm, float *noise,
-	     int *lab, size_t n, float floor, float k)
+k_noise_cand(const float *chp, const float *cb, const float *enh, const unsigned char *cm,
+	     float *noise, float *qn, int *lab, size_t w, size_t h, struct mm_consts K,
+	     float floor, float k)
 {
 	size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-	if (i >= n)
+	if (i >= w * h)
 		return;
-	float s = mm_noise(meanabs[i], floor);
+	size_t c = (i / w / K.f) * K.cw + (i % w) / K.f;
+	float q, s = mm_noise2(chp[c], cb[c], K.cq, K.ct, floor, &q);
 	noise[i] = s;
+	qn[i] = q;
 	lab[i] = mm_is_candidate(enh[i], s, k, cm[i]);
 }
 
 __global__ static void
-k_sums(const float *px, const float *enh, const float *noise, const int *lab, int w, int h,
-       const int *box, int n, int hw, struct mm_sums *out, int *peak)
+k_sums(const float *px, const float *enh, const float *noise, const float *qn, const int *lab,
+       int w, int h, const int *box, int n, int hw, struct mm_consts K, struct mm_sums *out,
+       int *peak)
 {
 	int i = blockIdx.x * blockDim.x + threadIdx.x;
 	if (i >= n)
 		return;
 	const int *b = box + 4 * i;
-	mm_cand_sums(px, enh, noise, lab, w, h, i + 1, b[0], b[1], b[2], b[3], hw, &out[i],
-		     &peak[i]);
+	mm_cand_sums(px, enh, noise, qn, lab, w, h, i + 1, b[0], b[1], b[2], b[3], hw, K.k, K.r,
+		     &out[i], &peak[i]);
 }
 
 extern "C" int
@@ -180,33 +212,41 @@ mm_cuda_enhance(struct mm_cuda *g, struct mm_work *wk, const struct mm_image *im
 		struct m3_err *e)
 {
 	size_t w = im->w, h = im->h, n = w * h;
-	double px = (im->sx + im->sy) / 2;
-	size_t rb = mm_box_radius(MM_SIGMA_BG_MM / px);
-	size_t rn = (size_t)fmax(2.0, MM_NOISE_MM / px);
-	float floor = (im->vmax - im->vmin) * 1e-5f;
+	struct mm_consts K;
+	float floor = (im->vmax - im->vmin) * 1e-6f, *chp, *cb, *ct;
+	size_t cn;
 	int rc;
 
+	mm_consts_init(&K, im);
+	cn = K.cw * K.ch;
+	chp = g->tmp2;
+	cb = chp + cn;
+	ct = cb + cn;
 	if ((rc = cerr(cudaMemcpy(g->px, im->px, n * sizeof(float), cudaMemcpyHostToDevice),
 		       "upload", e)) != M3_OK ||
 	    (rc = cerr(cudaMemcpy(g->cmask, wk->cmask, n, cudaMemcpyHostToDevice), "upload", e)) !=
 		    M3_OK)
 		return rc;
-	k_row_box<<<BLOCKS(h), T>>>(g->px, g->tmp, w, h, rb);
-	k_row_box<<<BLOCKS(h), T>>>(g->tmp, g->tmp2, w, h, rb);
-	k_row_box<<<BLOCKS(h), T>>>(g->tmp2, g->tmp, w, h, rb);
-	k_col_box<<<BLOCKS(w), T>>>(g->tmp, g->tmp2, w, h, rb);
-	k_col_box<<<BLOCKS(w), T>>>(g->tmp2, g->tmp, w, h, rb);
-	k_col_box<<<BLOCKS(w), T>>>(g->tmp, g->noise, w, h, rb);
-	k_row_121<<<BLOCKS(n), T>>>(g->px, g->tmp, w, h);
-	k_dog<<<BLOCKS(n), T>>>(g->tmp, g->noise, g->enh, g->tmp2, w, h);
-	k_row_box<<<BLOCKS(h), T>>>(g->tmp2, g->tmp, w, h, rn);
-	k_col_box<<<BLOCKS(w), T>>>(g->tmp, g->tmp2, w, h, rn);
-	k_noise_cand<<<BLOCKS(n), T>>>(g->tmp2, g->enh, g->cmask, g->noise, g->lab, n, floor, k);
+	k_conv<<<BLOCKS(n), T>>>(g->px, g->tmp, w, h, 0, K);
+	k_conv<<<BLOCKS(n), T>>>(g->tmp, g->tmp2, w, h, 1, K);
+	k_hess<<<BLOCKS(n), T>>>(g->tmp2, g->px, g->enh, g->tmp, w, h);
+	/* the coarse arrays live in tmp2 (3 cells of f >= 2 fit in a quarter each) */
+	k_cells<<<BLOCKS(cn), T>>>(g->tmp, g->enh, chp, cb, w, h, K);
+	k_row_box<<<BLOCKS(K.ch), T>>>(chp, ct, K.cw, K.ch, K.rc);
+	k_col_box<<<BLOCKS(K.cw), T>>>(ct, chp, K.cw, K.ch, K.rc);
+	k_row_box<<<BLOCKS(K.ch), T>>>(cb, ct, K.cw, K.ch, K.rc);
+	k_col_box<<<BLOCKS(K.cw), T>>>(ct, cb, K.cw, K.ch, K.rc);
+	k_noise_cand<<<BLOCKS(n), T>>>(chp, cb, g->enh, g->cmask, g->noise, g->tmp, g->lab, w, h,
+				       K, floor, k);
 	if ((rc = cerr(cudaGetLastError(), "enhance kernels", e)) != M3_OK)
 		return rc;
+	wk->qnoise = wk->tmp;
 	if ((rc = cerr(cudaMemcpy(wk->enh, g->enh, n * sizeof(float), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK ||
 	    (rc = cerr(cudaMemcpy(wk->noise, g->noise, n * sizeof(float),
+				  cudaMemcpyDeviceToHost),
+		       "download", e)) != M3_OK ||
+	    (rc = cerr(cudaMemcpy(wk->qnoise, g->tmp, n * sizeof(float),
 				  cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK)
 		return rc;
@@ -220,6 +260,7 @@ mm_cuda_features(struct mm_cuda *g, struct mm_result *r, const struct mm_work *w
 {
 	size_t n = im->w * im->h, nc = r->ncand;
 	struct mm_sums *sums = NULL, *dsums = NULL;
+	struct mm_consts K;
 	int *box = NULL, *dbox = NULL, *peak = NULL, *dpeak = NULL, rc;
 
 	if (nc == 0)
@@ -247,8 +288,10 @@ mm_cuda_features(struct mm_cuda *g, struct mm_result *r, const struct mm_work *w
 	    (rc = cerr(cudaMemcpy(dbox, box, nc * 4 * sizeof(int), cudaMemcpyHostToDevice),
 		       "upload", e)) != M3_OK)
 		goto out;
-	k_sums<<<BLOCKS(nc), 64>>>(g->px, g->enh, g->noise, g->lab, (int)im->w, (int)im->h, dbox,
-				   (int)nc, mm_feature_window(im), dsums, dpeak);
+	mm_consts_init(&K, im);
+	k_sums<<<BLOCKS(nc), 64>>>(g->px, g->enh, g->noise, g->tmp, g->lab, (int)im->w,
+				   (int)im->h, dbox, (int)nc, mm_feature_window(im), K, dsums,
+				   dpeak);
 	if ((rc = cerr(cudaGetLastError(), "feature kernel", e)) != M3_OK ||
 	    (rc = cerr(cudaMemcpy(sums, dsums, nc * sizeof(*sums), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK ||

@@ -140,10 +140,11 @@ detect(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
 	}
 	free(u.p);
 	free(map);
-	/* drop what is too large to be a calcification; keep the strongest MM_MAX_CAND */
+	/* drop what is too large to be a calcification or too faint at its peak; keep the
+	 * strongest MM_MAX_CAND */
 	size_t k = 0;
 	for (size_t i = 1; i <= ncomp; i++)
-		if (c[i].f[MM_F_AREA] <= maxarea)
+		if (c[i].f[MM_F_AREA] <= maxarea && c[i].score >= p->k_peak)
 			c[k++] = c[i];
 	if (k > MM_MAX_CAND) {
 		qsort(c, k, sizeof(*c), cmp_peak);
@@ -203,10 +204,13 @@ features_one(struct mm_cand *c, const struct mm_work *wk, const struct mm_image 
 	     const struct mm_mask *mk)
 {
 	struct mm_sums s;
+	struct mm_consts k;
 	int peak;
 
-	mm_cand_sums(im->px, wk->enh, wk->noise, wk->lab, (int)im->w, (int)im->h, c->label, c->x0,
-		     c->y0, c->x1, c->y1, mm_feature_window(im), &s, &peak);
+	mm_consts_init(&k, im);
+	mm_cand_sums(im->px, wk->enh, wk->noise, wk->qnoise, wk->lab, (int)im->w, (int)im->h,
+		     c->label, c->x0, c->y0, c->x1, c->y1, mm_feature_window(im), k.k, k.r, &s,
+		     &peak);
 	mm_features_finish(c, &s, peak, wk, im, mk);
 }
 

@@ -150,10 +150,10 @@ explain(const struct mm_result *r, const struct mm_image *im, const struct mm_ma
 		im->sx, im->sy, r->device);
 	fprintf(stderr, "%s:   mask: %zu breast px, %zu pectoral px, chest wall %s  %.1f ms\n", pn,
 		mk->npix, mk->npect, mk->chest_right ? "right" : "left", r->t.mask * 1e3);
-	fprintf(stderr, "%s:   enhance: difference of Gaussians, local noise  %.1f ms\n", pn,
+	fprintf(stderr, "%s:   enhance: Hessian spot filter, local noise  %.1f ms\n", pn,
 		r->t.enhance * 1e3);
-	fprintf(stderr, "%s:   detect: %zu candidates over %g x local noise  %.1f ms\n", pn,
-		r->ncand, p->k_sigma, r->t.detect * 1e3);
+	fprintf(stderr, "%s:   detect: %zu candidates over %g x local noise, peak %g  %.1f ms\n",
+		pn, r->ncand, p->k_sigma, p->k_peak, r->t.detect * 1e3);
 	fprintf(stderr, "%s:   features: %d per candidate  %.1f ms\n", pn, MM_NFEAT,
 		r->t.features * 1e3);
 	fprintf(stderr, "%s:   classify: %zu calcifications at score >= %g  %.1f ms\n", pn,

@@ -21,7 +21,8 @@ struct mm_params {
 	double max_diam_mm; /* largest candidate kept (bigger is a mass, not a calcification) */
 	int cluster_count; /* calcifications that make a cluster */
 	double cluster_area_mm2; /* ... within this area */
-	double k_sigma; /* candidate threshold: enhanced value over k local noise */
+	double k_sigma; /* candidate pixels: enhanced value over k local noise */
+	double k_peak; /* ... in a spot whose peak reaches k_peak local noise */
 	double skin_margin_mm; /* no candidates this close to the skin line */
 	int features; /* emit every candidate's feature vector (training) */
 };
@@ -112,6 +113,7 @@ struct mm_work {
 	float *enh; /* enhanced image: small-scale minus large-scale smoothing */
 	float *noise; /* local noise */
 	float *tmp, *tmp2;
+	float *qnoise; /* the quantum part of the noise (aliases tmp after the enhancement) */
 	int *lab; /* candidate labels, 0 none */
 	unsigned char *cmask; /* full-resolution search mask */
 	float noise_median;
@@ -155,12 +157,23 @@ int mm_detect_bitmap(struct mm_result *r, struct mm_work *wk, const struct mm_im
 int mm_work_alloc(struct mm_work *wk, size_t n, struct m3_err *e);
 void mm_search_mask(unsigned char *cm, const struct mm_image *im, const struct mm_mask *mk,
 		    double margin);
-size_t mm_box_radius(double sigma_px);
 float mm_noise_median(const float *noise, const unsigned char *cm, size_t n);
 
-/* Scales in mm: the background estimate, and the window of the local noise. */
-#define MM_SIGMA_BG_MM 0.3
+/* Scales in mm: the spot filter's smoothing, and the window of the local noise; the weight
+ * of the anatomy's part of the noise. */
+#define MM_SIGMA_SPOT_MM 0.1
 #define MM_NOISE_MM 1.5
+#define MM_TEXTURE_WEIGHT 1.0
+
+/* The enhancement's constants for one image (both devices compute them alike). */
+struct mm_consts {
+	float k[MM_KMAX + 1]; /* spot kernel, k[0] the centre */
+	int r;
+	float cq, ct; /* quantum and anatomy noise factors (mm_noise2) */
+	size_t f, cw, ch; /* the noise's cells: f x f pixels, cw x ch of them */
+	size_t rc; /* noise window radius, cells */
+};
+void mm_consts_init(struct mm_consts *k, const struct mm_image *im);
 
 /*
  * CUDA path (cuda.cu): enhancement and the candidate test on the GPU (wk->enh, wk->noise

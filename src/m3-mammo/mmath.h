@@ -41,17 +41,109 @@ enum mm_feature {
 	MM_F_SKIN_MM, /* distance to the skin line, mm */
 	MM_F_BG_REL, /* mean ring intensity over the breast's median intensity */
 	MM_F_NOISE_REL, /* local noise over the breast's median noise */
+	MM_F_QSNR, /* peak blob response over the quantum noise alone */
+	MM_F_TEXTURE, /* the texture part of the local noise over the quantum part */
+	MM_F_ISO, /* Hessian eigenvalue ratio at the peak: 1 a round spot, 0 a ridge or edge */
+	MM_F_SPREAD, /* the 8 neighbours' rise over the peak's: ~0.4 blurred, ~0 a lone pixel */
 	MM_NFEAT
 };
 
 #define MM_GLCM_LEVELS 8
 #define MM_WIN_MAX 24 /* half-width of the feature window, pixels */
+#define MM_KMAX 8 /* largest radius of the spot kernel, pixels */
 
 /* 2D Gaussian-like smoothing with sigma ~0.7 px: the [1 2 1]/4 kernel. */
 static inline M3_HD float
 mm_k121(float a, float b, float c)
 {
 	return MM_ADD(MM_ADD(MM_MUL(0.25f, a), MM_MUL(0.5f, b)), MM_MUL(0.25f, c));
+}
+
+/*
+ * The spot filter: the Hessian of the smoothed image s at a pixel, from its 3x3 neighbours
+ * (a..i row by row, e the centre), and the blob response, minus the less negative
+ * eigenvalue when both are negative: about half the Laplacian on a round spot, near 0 along
+ * a ridge or an edge of the anatomy, 0 in a valley.
+ */
+static inline M3_HD void
+mm_hessian(float a, float b, float c, float d, float e, float f, float g, float h, float i,
+	   float *hxx, float *hyy, float *hxy)
+{
+	*hxx = MM_ADD(MM_ADD(d, f), MM_MUL(-2.0f, e));
+	*hyy = MM_ADD(MM_ADD(b, h), MM_MUL(-2.0f, e));
+	*hxy = MM_MUL(0.25f, MM_ADD(MM_ADD(i, -g), MM_ADD(a, -c)));
+}
+
+/* Eigenvalues of [[xx xy] [xy yy]], lo <= hi. */
+static inline M3_HD void
+mm_eig2(float xx, float yy, float xy, float *lo, float *hi)
+{
+	float m = MM_MUL(0.5f, MM_ADD(xx, yy)), dd = MM_MUL(0.5f, MM_ADD(xx, -yy));
+	float r = sqrtf(MM_ADD(MM_MUL(dd, dd), MM_MUL(xy, xy)));
+	*lo = MM_ADD(m, -r);
+	*hi = MM_ADD(m, r);
+}
+
+static inline M3_HD float
+mm_blob(float hxx, float hyy, float hxy)
+{
+	float lo, hi;
+	mm_eig2(hxx, hyy, hxy, &lo, &hi);
+	return hi < 0.0f ? -hi : 0.0f;
+}
+
+/* A symmetric 1D kernel's tap sum over s[-r..r] (step apart), in a fixed order. */
+static inline M3_HD float
+mm_conv_sym(const float *s, long step, const float *k, int r)
+{
+	float acc = MM_MUL(k[0], s[0]);
+	for (int j = 1; j <= r; j++)
+		acc = MM_ADD(acc, MM_MUL(k[j], MM_ADD(s[-j * step], s[j * step])));
+	return acc;
+}
+
+/* The same at element i of a line of n, borders clamped (gathered into a local copy). */
+static inline M3_HD float
+mm_conv_at(const float *line, long step, long n, long i, const float *k, int r)
+{
+	float buf[2 * MM_KMAX + 1];
+
+	if (i - r >= 0 && i + r < n)
+		return mm_conv_sym(line + i * step, step, k, r);
+	for (int j = -r; j <= r; j++) {
+		long q = i + j < 0 ? 0 : i + j >= n ? n - 1 : i + j;
+		buf[j + r] = line[q * step];
+	}
+	return mm_conv_sym(buf + r, 1, k, r);
+}
+
+/* The pixel minus its 3x3 binomial smoothing: quantum noise, the smooth anatomy removed. */
+static inline M3_HD float
+mm_highpass(float a, float b, float c, float d, float e, float f, float g, float h, float i)
+{
+	float s = mm_k121(mm_k121(a, b, c), mm_k121(d, e, f), mm_k121(g, h, i));
+	return fabsf(MM_ADD(e, -s));
+}
+
+/* Pixels in cell i of a line of n pixels cut in cells of f. */
+static inline M3_HD size_t
+mm_cell_count(size_t n, size_t f, size_t i)
+{
+	return (i + 1) * f <= n ? f : n - i * f;
+}
+
+/*
+ * The local noise of the blob response: the quantum part (cq times the local mean of the
+ * high-pass residual) and the anatomy's part (ct times the local mean of the response), in
+ * quadrature.  qn gets the quantum part alone.
+ */
+static inline M3_HD float
+mm_noise2(float mean_hp, float mean_blob, float cq, float ct, float floor, float *qn)
+{
+	float q = MM_MUL(cq, mean_hp), t = MM_MUL(ct, mean_blob);
+	float s = sqrtf(MM_ADD(MM_MUL(q, q), MM_MUL(t, t)));
+	*qn = q > floor ? q : floor;
+	return s > floor ? s : floor;
 }
 
 /* The candidate test: enhanced value over k times the local noise, inside the search mask. */
@@ -74,7 +166,8 @@ struct mm_sums {
 	double n, sx, sy, sxx, syy, sxy; /* spot pixel moments */
 	double si, senh; /* spot intensity and enhanced sums */
 	double rn, ri, rii; /* ring count, sum, sum of squares */
-	float peak_enh, peak_noise, sharp;
+	float peak_enh, peak_noise, peak_q, sharp, peak_px, n8;
+	float hlo, hhi; /* Hessian eigenvalues of the smoothed image at the peak */
 	int bw, bh; /* bounding box */
 	double glcm[MM_GLCM_LEVELS * MM_GLCM_LEVELS];
 	double skin_mm, tissue_median, noise_median, px_area, px_size;
@@ -121,6 +214,14 @@ mm_features_from_sums(const struct mm_sums *s, float *f)
 	f[MM_F_SKIN_MM] = (float)s->skin_mm;
 	f[MM_F_BG_REL] = (float)(s->tissue_median > 0 ? rm / s->tissue_median : 0);
 	f[MM_F_NOISE_REL] = (float)(s->noise_median > 0 ? s->peak_noise / s->noise_median : 0);
+	{
+		double q = s->peak_q > 0 ? s->peak_q : 1, t = noise * noise - q * q;
+		double rise = s->peak_px - rm, iso = s->hlo < 0 ? -s->hhi / s->hlo : 0;
+		f[MM_F_QSNR] = (float)(s->peak_enh / q);
+		f[MM_F_TEXTURE] = (float)(sqrt(t > 0 ? t : 0) / q);
+		f[MM_F_ISO] = (float)(iso < -1 ? -1 : iso > 1 ? 1 : iso);
+		f[MM_F_SPREAD] = (float)(rise > 0 ? (s->n8 - rm) / rise : 0);
+	}
 }
 
 /* A node of a regression tree: feat < 0 marks a leaf holding value. */
@@ -168,9 +269,34 @@ mm_score_trees(const float *f, const struct mm_node *nodes, const int *roots, in
  * ring around it: the window of half-width hw around the peak, less the box grown by 2 px
  * and other candidates.  GLCM over the window, 8 levels between its minimum and maximum.
  */
+/* The Hessian's eigenvalues of the image smoothed by kernel k at pixel (cx, cy). */
 static inline M3_HD void
-mm_cand_sums(const float *px, const float *enh, const float *noise, const int *lab, int w, int h,
-	     int lb, int x0, int y0, int x1, int y1, int hw, struct mm_sums *s, int *peak)
+mm_hessian_at(const float *px, int w, int h, int cx, int cy, const float *k, int r, float *lo,
+	      float *hi)
+{
+	float rv[(2 * MM_KMAX + 3) * 3], sv[9], hxx, hyy, hxy;
+
+	for (int j = 0; j < 2 * r + 3; j++) {
+		int y = cy - r - 1 + j;
+		y = y < 0 ? 0 : y >= h ? h - 1 : y;
+		for (int d = 0; d < 3; d++) {
+			int x = cx - 1 + d;
+			x = x < 0 ? 0 : x >= w ? w - 1 : x;
+			rv[j * 3 + d] = mm_conv_at(px + (long)y * w, 1, w, x, k, r);
+		}
+	}
+	for (int dy = 0; dy < 3; dy++)
+		for (int d = 0; d < 3; d++)
+			sv[dy * 3 + d] = mm_conv_sym(rv + (r + dy) * 3 + d, 3, k, r);
+	mm_hessian(sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], sv[8], &hxx, &hyy,
+		   &hxy);
+	mm_eig2(hxx, hyy, hxy, lo, hi);
+}
+
+static inline M3_HD void
+mm_cand_sums(const float *px, const float *enh, const float *noise, const float *qnoise,
+	     const int *lab, int w, int h, int lb, int x0, int y0, int x1, int y1, int hw,
+	     const float *k, int r, struct mm_sums *s, int *peak)
 {
 	int pk = y0 * w + x0, wx0, wy0, wx1, wy1;
 	float lo = 3.4e38f, hi = -3.4e38f, nsum = 0.0f;
@@ -200,6 +326,9 @@ mm_cand_sums(const float *px, const float *enh, const float *noise, const int *l
 		}
 	*peak = pk;
 	s->peak_noise = noise[pk];
+	s->peak_q = qnoise[pk];
+	s->peak_px = px[pk];
+	mm_hessian_at(px, w, h, pk % w, pk / w, k, r, &s->hlo, &s->hhi);
 	s->bw = x1 - x0 + 1;
 	s->bh = y1 - y0 + 1;
 	{
@@ -213,6 +342,7 @@ mm_cand_sums(const float *px, const float *enh, const float *noise, const int *l
 				}
 			}
 		s->sharp = nn ? px[pk] - nsum / nn : 0.0f;
+		s->n8 = nn ? nsum / nn : px[pk];
 		wx0 = cx - hw > 0 ? cx - hw : 0;
 		wy0 = cy - hw > 0 ? cy - hw : 0;
 		wx1 = cx + hw < w - 1 ? cx + hw : w - 1;
