@@ -3,7 +3,7 @@
 # all there.  Usage: scripts/deps.sh [build|check|all]  (default all)
 set -eu
 
-build="gcc g++ make pkg-config zlib1g-dev libpng-dev libgdcm-dev libcurl4-openssl-dev"
+build="gcc g++ make pkg-config zlib1g-dev libpng-dev libgdcm-dev libcurl4-openssl-dev libssl-dev"
 check="libcmocka-dev clang libclang-rt-14-dev teem-apps mandoc clang-format cppcheck
 	libgdcm-tools dcmtk dcm2niix dicom3tools python3-nibabel python3-numpy bc time util-linux
 	chromium libxml2-utils slurm-wlm munge python3-vtk9 python3-scipy python3-sklearn python3-skimage
