@@ -9,7 +9,8 @@
 static int
 utf8_len(const unsigned char *s)
 {
-	int n = s[0] >= 0xf0 && s[0] <= 0xf4  ? 4
+	int n = s[0] >= 0xf5                  ? 0
+		: s[0] >= 0xf0                ? 4
 		: s[0] >= 0xe0                ? 3
 		: s[0] >= 0xc2 && s[0] < 0xe0 ? 2
 					      : 0;
@@ -60,7 +61,7 @@ m3_json_str(FILE *f, const char *s)
 void
 m3_dtoa(char s[M3_DTOA_MAX], double d)
 {
-	for (int prec = 6; prec <= 17; prec++) {
+	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(s, M3_DTOA_MAX, "%.*g", prec, d);
 		if (strtod(s, NULL) == d)
 			break;

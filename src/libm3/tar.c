@@ -71,20 +71,20 @@ split_name(unsigned char *h, const char *name)
 	return 0;
 }
 
-int
-m3_tar_header(FILE *fp, const char *name, size_t size, time_t mtime, struct m3_err *e)
+/* One header block of the given type flag for name (already split or short). */
+static int
+put_header(FILE *fp, const unsigned char *named, size_t size, time_t mtime, char type,
+	   struct m3_err *e)
 {
 	unsigned char h[BLK];
 
-	memset(h, 0, sizeof(h));
-	if (*name == '\0' || split_name(h, name) != 0)
-		return m3_err_set(e, M3_EFAIL, "%s: name too long for a tar header", name);
+	memcpy(h, named, BLK);
 	put_num(h + 100, 8, 0644);
 	put_num(h + 108, 8, 0);
 	put_num(h + 116, 8, 0);
 	put_num(h + 124, 12, size);
 	put_num(h + 136, 12, mtime < 0 ? 0 : (uint64_t)mtime);
-	h[156] = '0';
+	h[156] = (unsigned char)type;
 	memcpy(h + 257, "ustar", 6);
 	memcpy(h + 263, "00", 2);
 	snprintf((char *)h + 148, 8, "%06o", checksum(h));
@@ -93,6 +93,58 @@ m3_tar_header(FILE *fp, const char *name, size_t size, time_t mtime, struct m3_e
 	if (fwrite(h, 1, BLK, fp) != BLK)
 		return werr(e);
 	return M3_OK;
+}
+
+/* A pax extended header whose path record carries a name too long for ustar. */
+static int
+put_pax_path(FILE *fp, const char *name, time_t mtime, struct m3_err *e)
+{
+	unsigned char h[BLK];
+	size_t n = strlen(name), len, digits;
+	char *rec;
+	int rc;
+
+	/* "LEN path=NAME\n", where LEN counts its own digits */
+	for (digits = 1;; digits++) {
+		len = n + 7 + digits;
+		if ((size_t)snprintf(NULL, 0, "%zu", len) == digits)
+			break;
+	}
+	if ((rec = malloc(len + 1)) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	snprintf(rec, len + 1, "%zu path=%s\n", len, name);
+	memset(h, 0, sizeof(h));
+	memcpy(h, "PaxHeader", 9);
+	if ((rc = put_header(fp, h, len, mtime, 'x', e)) == M3_OK) {
+		errno = 0;
+		if (fwrite(rec, 1, len, fp) != len)
+			rc = werr(e);
+		else
+			rc = m3_tar_pad(fp, len, e);
+	}
+	free(rec);
+	return rc;
+}
+
+int
+m3_tar_header(FILE *fp, const char *name, size_t size, time_t mtime, struct m3_err *e)
+{
+	unsigned char h[BLK];
+	int rc;
+
+	memset(h, 0, sizeof(h));
+	if (*name == '\0')
+		return m3_err_set(e, M3_EFAIL, "empty name for a tar header");
+	if (strlen(name) >= 4096)
+		return m3_err_set(e, M3_EFAIL, "%.60s...: name too long for a tar stream", name);
+	if (split_name(h, name) != 0) {
+		/* too long for ustar: a pax path record, then a header with a short stand-in */
+		if ((rc = put_pax_path(fp, name, mtime, e)) != M3_OK)
+			return rc;
+		memset(h, 0, sizeof(h));
+		memcpy(h, name, 100);
+	}
+	return put_header(fp, h, size, mtime, '0', e);
 }
 
 int
@@ -267,6 +319,13 @@ long_name(struct m3_tar_reader *r, size_t size, int pax, char *out, size_t outn,
 			if (len == 0 || len > (size_t)(buf + size - p) || *end != ' ')
 				break;
 			if (strncmp(end + 1, "path=", 5) == 0) {
+				/* the record is "LEN path=VALUE\n": VALUE ends before the newline
+				 */
+				if ((size_t)(end + 6 - p) >= len || p[len - 1] != '\n') {
+					free(buf);
+					return m3_err_set(e, M3_EDATA, "%s: bad pax path record",
+							  r->name);
+				}
 				size_t vl = len - (size_t)(end + 6 - p) - 1;
 				snprintf(out, outn, "%.*s", (int)vl, end + 6);
 			}
