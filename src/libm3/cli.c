@@ -13,7 +13,7 @@
 
 #include "m3/cli.h"
 
-#define MAXTMP 16
+#define MAXTMP 256
 
 static const char *progname = "m3";
 static int quiet;
@@ -129,11 +129,16 @@ on_signal(int sig)
 	raise(sig);
 }
 
+static pthread_mutex_t tmp_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Outputs may be opened and committed from pool workers, so the list takes a lock; the
+ * signal handler reads it without one (it only unlinks names that are set). */
 static void
 tmp_register(char *name)
 {
 	static int installed;
 
+	pthread_mutex_lock(&tmp_mu);
 	if (!installed) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -147,16 +152,19 @@ tmp_register(char *name)
 	for (int i = 0; i < MAXTMP; i++)
 		if (tmpnames[i] == NULL) {
 			tmpnames[i] = name;
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&tmp_mu);
 }
 
 static void
 tmp_forget(const char *name)
 {
+	pthread_mutex_lock(&tmp_mu);
 	for (int i = 0; i < MAXTMP; i++)
 		if (tmpnames[i] == name)
 			tmpnames[i] = NULL;
+	pthread_mutex_unlock(&tmp_mu);
 }
 
 int

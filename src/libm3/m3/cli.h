@@ -33,7 +33,8 @@ void m3_close_in(FILE *fp);
  * commit, so a failure leaves nothing behind.  "-" or NULL is stdout, which is never
  * removed, and so is an existing device or FIFO (/dev/null), written in place.  Binary
  * output to a terminal is refused with M3_EUSAGE.  A SIGINT, SIGTERM or
- * SIGHUP removes the temporary files still open.
+ * SIGHUP removes the temporary files still open (up to 256 at once).  Safe to use from
+ * pool workers.
  */
 struct m3_out {
 	FILE *fp;
