@@ -73,7 +73,7 @@ $(1)_OBJ := $$(patsubst src/%.c,$(B)/%.o,$$(wildcard src/$(1)/*.c)) \
 	$$(if $$(NVCC),$$(patsubst src/%.cu,$(B)/%.cu.o,$$(wildcard src/$(1)/*.cu)))
 bin/$(1): $$($(1)_OBJ) $$($(1)_DEPS) $(LIB)
 	@mkdir -p bin
-	$$(if $$(filter %.cpp,$$(wildcard src/$(1)/*.cpp))$$($(1)_DEPS)$$(filter %.cu.o,$$($(1)_OBJ)),$(CXX),$(CC)) \
+	$$(if $$(filter %.cpp,$$(wildcard src/$(1)/*.cpp))$$(filter $(DICOM_LIB),$$($(1)_DEPS))$$(filter %.cu.o,$$($(1)_OBJ)),$(CXX),$(CC)) \
 		$(LDFLAGS) -o $$@ $$($(1)_OBJ) $$($(1)_DEPS) $(LIB) $$($(1)_LDLIBS) \
 		$$(if $$(filter %.cu.o,$$($(1)_OBJ)),$(CUDA_LDLIBS)) $(LDLIBS_CORE)
 endef
