@@ -264,12 +264,67 @@ cmp_score(const void *a, const void *b)
 						  : (x->px > y->px) - (x->px < y->px);
 }
 
-void
-mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_params *p)
+static int
+cmp_cy(const void *a, const void *b)
 {
+	const struct mm_cand *x = *(const struct mm_cand *const *)a,
+			    *y = *(const struct mm_cand *const *)b;
+	return (x->cy > y->cy) - (x->cy < y->cy);
+}
+
+/* The context stage: each candidate's neighbours over the floor, from the strong ones sorted
+ * by row, then the second score.  Without memory for the list, the first scores stand. */
+static void
+context(struct mm_result *r, const struct mm_model *m, const struct mm_image *im)
+{
+	struct mm_cand **st = malloc((r->ncand + 1) * sizeof(*st));
+	int *cnt = malloc((r->ncand + 1) * sizeof(int));
+	size_t ns = 0;
+	double ry = m->ctx_mm / im->sy;
+
+	if (st == NULL || cnt == NULL) {
+		free(st);
+		free(cnt);
+		return;
+	}
+	for (size_t i = 0; i < r->ncand; i++)
+		if (r->cand[i].score >= m->ctx_floor)
+			st[ns++] = &r->cand[i];
+	qsort(st, ns, sizeof(*st), cmp_cy);
 	for (size_t i = 0; i < r->ncand; i++) {
 		struct mm_cand *c = &r->cand[i];
-		c->score = mm_model_score(m, c->f);
+		size_t lo = 0, hi = ns;
+		int n = 0;
+		while (lo < hi) { /* first strong one at or below the window's top row */
+			size_t mid = (lo + hi) / 2;
+			if (st[mid]->cy < c->cy - ry)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = lo; j < ns && st[j]->cy <= c->cy + ry; j++)
+			n += st[j] != c && hypot((st[j]->cx - c->cx) * im->sx,
+						 (st[j]->cy - c->cy) * im->sy) <= m->ctx_mm;
+		cnt[i] = n;
+	}
+	for (size_t i = 0; i < r->ncand; i++) {
+		struct mm_cand *c = &r->cand[i];
+		c->score = mm_score_context(c->score, cnt[i], m->ctx_a, m->ctx_b, m->ctx_c);
+	}
+	free(st);
+	free(cnt);
+}
+
+void
+mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_params *p,
+	    const struct mm_image *im)
+{
+	for (size_t i = 0; i < r->ncand; i++)
+		r->cand[i].score = mm_model_score(m, r->cand[i].f);
+	if (m->ctx)
+		context(r, m, im);
+	for (size_t i = 0; i < r->ncand; i++) {
+		struct mm_cand *c = &r->cand[i];
 		c->id = c->score >= p->threshold && c->f[MM_F_DIAM] >= p->min_diam_mm;
 		c->cluster = 0;
 	}

@@ -41,6 +41,8 @@ struct mm_model {
 	struct mm_node *nodes; /* heap, or the embedded model's static array */
 	int *roots;
 	int owned;
+	int ctx; /* a context stage follows (mm_score_context) */
+	float ctx_mm, ctx_floor, ctx_a, ctx_b, ctx_c;
 };
 
 void mm_model_default(struct mm_model *m);
@@ -142,7 +144,8 @@ void mm_features_cpu(struct mm_result *r, const struct mm_work *wk, const struct
 		     const struct mm_mask *mk, struct m3_pool *pool);
 void mm_work_release(struct mm_work *wk);
 /* Scores, thresholds by score and size, numbers the calcifications. */
-void mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_params *p);
+void mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_params *p,
+		 const struct mm_image *im);
 int mm_cluster(struct mm_result *r, const struct mm_image *im, const struct mm_params *p,
 	       struct m3_err *e);
 

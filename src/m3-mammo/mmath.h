@@ -249,6 +249,18 @@ mm_score_logistic(const float *f, const float *mean, const float *scale, const f
 	return mm_sigmoid(z);
 }
 
+/*
+ * The context stage: the first score s and the number n of other candidates within the
+ * context radius whose first score reaches the context floor (calcifications come in
+ * clusters, noise and texture do not): sigmoid(a logit(s) + b log(1 + n) + c).
+ */
+static inline M3_HD float
+mm_score_context(float s, int n, float a, float b, float c)
+{
+	float q = s < 1e-6f ? 1e-6f : s > 1.0f - 1e-6f ? 1.0f - 1e-6f : s;
+	return mm_sigmoid(a * logf(q / (1.0f - q)) + b * logf(1.0f + (float)n) + c);
+}
+
 /* Gradient-boosted trees: sigmoid(init + rate * sum of the leaves reached). */
 static inline M3_HD float
 mm_score_trees(const float *f, const struct mm_node *nodes, const int *roots, int ntrees,

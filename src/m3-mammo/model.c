@@ -31,6 +31,12 @@ mm_model_default(struct mm_model *m)
 	m->nnodes = (int)(sizeof(mm_default_nodes) / sizeof(mm_default_nodes[0]));
 	m->nodes = (struct mm_node *)mm_default_nodes;
 	m->roots = (int *)mm_default_roots;
+	m->ctx = MM_DEFAULT_CTX;
+	m->ctx_mm = MM_DEFAULT_CTX_MM;
+	m->ctx_floor = MM_DEFAULT_CTX_FLOOR;
+	m->ctx_a = MM_DEFAULT_CTX_A;
+	m->ctx_b = MM_DEFAULT_CTX_B;
+	m->ctx_c = MM_DEFAULT_CTX_C;
 	if (m->kind != MM_TREES)
 		m->ntrees = 0;
 }
@@ -206,6 +212,17 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 			rc = tok_floats(t, m->scale, MM_NFEAT, "scale", e);
 		} else if (strcmp(s, "weights") == 0) {
 			rc = tok_floats(t, m->w, MM_NFEAT, "weights", e);
+		} else if (strcmp(s, "context") == 0) {
+			float v[5];
+			if ((rc = tok_floats(t, v, 5, "context", e)) == M3_OK && !(v[0] > 0))
+				rc = m3_err_set(e, M3_EDATA, "line %u: context: radius %g",
+						t->line, v[0]);
+			m->ctx = 1;
+			m->ctx_mm = v[0];
+			m->ctx_floor = v[1];
+			m->ctx_a = v[2];
+			m->ctx_b = v[3];
+			m->ctx_c = v[4];
 		} else if (strcmp(s, "init") == 0) {
 			rc = tok_floats(t, &m->init, 1, "init", e);
 		} else if (strcmp(s, "rate") == 0) {

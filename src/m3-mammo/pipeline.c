@@ -88,7 +88,7 @@ mm_run(struct mm_result *r, const struct mm_image *im, const struct mm_params *p
 	if (rc != M3_OK)
 		return rc;
 	t = mm_now();
-	mm_classify(r, m, p);
+	mm_classify(r, m, p, im);
 	r->t.classify = mm_now() - t;
 	t = mm_now();
 	rc = mm_cluster(r, im, p, e);

@@ -57,17 +57,23 @@ def main():
     ap.add_argument("--model", help="a model file instead of the built-in one")
     ap.add_argument("--plot", help="PNG of the two FROC curves")
     ap.add_argument("--min-sens", type=float, help="bar for the sensitivity at 1 FP/image")
+    ap.add_argument("--min-snr", type=float,
+                    help="count only calcifications of truth snr >= this (contrast over the "
+                    "quantum noise); detections on fainter ones are ignored")
     a = ap.parse_args()
     args = ["--features", "-t", "1"] + (["-M", a.model] if a.model else [])
     results = []
     for s in seeds(a.seeds):
         stream, truth = mlib.phantom(s, a.size, a.spacing, a.work)
         results.append((mlib.run_tool(stream, args), mlib.load_truth(truth)))
-    ths = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1,
-           0.07, 0.05, 0.03, 0.02, 0.01, 0.005, 0.0]
-    rows = mlib.evaluate(results, None, ths)
+    ths = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3,
+           0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01, 0.005,
+           0.0]
+    rows = mlib.evaluate(results, None, ths, min_snr=a.min_snr)
     nimg = sum(len(f) for f, _ in results)
-    print("froc.py: seeds %s, %d images, %s at %g mm" % (a.seeds, nimg, a.size, a.spacing))
+    print("froc.py: seeds %s, %d images, %s at %g mm%s" % (
+        a.seeds, nimg, a.size, a.spacing,
+        "" if a.min_snr is None else ", calcifications of snr >= %g only" % a.min_snr))
     print("threshold  calc-sens  FP/image  cluster-sens  false-clusters/image")
     for r in rows:
         print("%9.3f  %9.3f  %8.2f  %12.3f  %20.2f" % r)

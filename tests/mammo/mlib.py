@@ -122,11 +122,18 @@ def cluster_hits(members, truth_img, hit_ids, sx, sy):
     return None
 
 
-def evaluate(results, truth, thresholds, count=3, area=100.0):
+def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None):
     """FROC points over the images of several studies.  results: [(findings, truth)] where
     findings come from m3-mammo --features -t 1 (every candidate scored).  Returns rows of
-    (threshold, calc sensitivity, FP per image, cluster sensitivity, false clusters/image)."""
+    (threshold, calc sensitivity, FP per image, cluster sensitivity, false clusters/image).
+    With min_snr, calcifications whose truth snr is below it are left out of the
+    sensitivity, and a detection on one is neither a hit nor a false positive."""
     rows = []
+    faint = set()
+    if min_snr is not None:
+        for _, tr in results:
+            for ti in tr.values():
+                faint |= {id(c) for c in ti["calcs"] if c.get("snr", 1e9) < min_snr}
     for t in thresholds:
         tp = ncalc = fp = nimg = ctp = nclus = cfp = 0
         for findings, tr in results:
@@ -138,8 +145,9 @@ def evaluate(results, truth, thresholds, count=3, area=100.0):
                         if c["score"] >= t and c["diameter_mm"] >= 0.1]
                 m = match(dets, ti, sx, sy)
                 nimg += 1
-                ncalc += len(ti["calcs"])
-                tp += sum(1 for h, dup in m if h is not None)
+                skip = {c["id"] for c in ti["calcs"] if id(c) in faint}
+                ncalc += len(ti["calcs"]) - len(skip)
+                tp += sum(1 for h, dup in m if h is not None and h not in skip)
                 fp += sum(1 for h, dup in m if h is None and not dup)
                 lab = clusters([(d["x"], d["y"]) for d in dets], sx, sy, count, area)
                 found = set()
