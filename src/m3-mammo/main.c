@@ -27,7 +27,7 @@ usage(FILE *f)
 		"                [-o file.png] [-s scale] [-M model] [-j threads] [--png-level N]\n"
 		"                [--features] [--progress] [file ...]\n"
 		"  -d, --device D         auto, cpu or cuda (default auto, or M3_DEVICE)\n"
-		"  -t, --threshold S      classifier score to report a calcification (0.5)\n"
+		"  -t, --threshold S      classifier score to report a calcification (0.3)\n"
 		"  -m, --min-size MM      smallest equivalent diameter reported, mm (0.1)\n"
 		"  -n, --cluster-count N  calcifications that make a cluster (3)\n"
 		"  -a, --cluster-area A   ... within this area, mm^2 (100)\n"

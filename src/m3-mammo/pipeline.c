@@ -8,7 +8,7 @@ void
 mm_params_default(struct mm_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->threshold = 0.5;
+	p->threshold = 0.3;
 	p->min_diam_mm = 0.1;
 	p->max_diam_mm = 1.5;
 	p->cluster_count = 3;

@@ -42,7 +42,11 @@ def collect(seed_list, size, spacing, work):
             sx, sy = img["spacing_mm"]
             names = img["feature_names"]
             cands = img["all_candidates"]
-            for c, (hit, dup) in zip(cands, mlib.match(cands, ti, sx, sy)):
+            # which hit on a calcification counts is decided by the peak SNR, not by the
+            # model in use, so that training is reproducible
+            pk = names.index("peak_snr")
+            order = [dict(x=c["x"], y=c["y"], score=c["features"][pk]) for c in cands]
+            for c, (hit, dup) in zip(cands, mlib.match(order, ti, sx, sy)):
                 X.append(c["features"])
                 y.append(-1 if dup else 1 if hit is not None else 0)
                 seed.append(s)
