@@ -1,6 +1,7 @@
 /* JSON output helpers. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "m3/json.h"
 
@@ -61,11 +62,20 @@ m3_json_str(FILE *f, const char *s)
 void
 m3_dtoa(char s[M3_DTOA_MAX], double d)
 {
-	for (int prec = 1; prec <= 17; prec++) {
+	const char *ep;
+	int prec, x;
+
+	for (prec = 1; prec < 17; prec++) {
 		snprintf(s, M3_DTOA_MAX, "%.*g", prec, d);
 		if (strtod(s, NULL) == d)
 			break;
 	}
+	if (prec == 17)
+		snprintf(s, M3_DTOA_MAX, "%.17g", d);
+	/* "-1e+01" is short, but people write -10: whole numbers below 1e15 (exact in a double,
+	 * so no digit is added) are written out */
+	if ((ep = strchr(s, 'e')) != NULL && (x = atoi(ep + 1)) >= 0 && x < 15 && x + 1 > prec)
+		snprintf(s, M3_DTOA_MAX, "%.*g", x + 1, d);
 }
 
 void

@@ -527,7 +527,11 @@ test_num_values(void **state)
 	expect_num(DBL_MIN, "2.2250738585072014e-308");
 	expect_num(DBL_EPSILON, "2.220446049250313e-16");
 	expect_num(0.000123, "0.000123");
-	expect_num(1e6, "1e+06");
+	/* whole numbers below 1e15 are written out, as a person writes them */
+	expect_num(1e6, "1000000");
+	expect_num(-10, "-10");
+	expect_num(1.2345e14, "123450000000000");
+	expect_num(1e15, "1e+15");
 }
 
 static void

@@ -11,7 +11,8 @@ extern "C" {
 /* A quoted JSON string; control characters escaped, invalid UTF-8 bytes as U+FFFD. */
 void m3_json_str(FILE *f, const char *s);
 #define M3_DTOA_MAX 40
-/* The shortest "%g" text that reads back as the same double. */
+/* The shortest "%g" text that reads back as the same double; whole numbers below 1e15 are
+ * written without an exponent ("-10", "1000000"). */
 void m3_dtoa(char s[M3_DTOA_MAX], double d);
 /* The shortest decimal that reads back as d; null for NaN and infinities. */
 void m3_json_num(FILE *f, double d);
