@@ -149,4 +149,91 @@ check 'a key the server refuses (403): exit 5' '
 '
 skip_reason=
 
+# DICOMweb with no PACS: a canned multipart/related server on loopback (fakeweb.py) for the
+# stream parser, names, retries, auth and exit codes.  The real server is in tests/integration.
+skip_unless /usr/bin/python3 "/usr/bin/python3 is needed for the fake DICOMweb server"
+if [ -z "$skip_reason" ]; then
+	W=$SCRATCH/web
+	mkdir -p "$W" && m3-phantom cbct --size 16x16x16 -o "$W/ph" 2>/dev/null &&
+		cp "$W/ph/CT0001.dcm" "$W/ph/CT0002.dcm" "$W" && head -c 777 /dev/urandom >"$W/z.bin" ||
+		skip_reason="m3-phantom failed"
+	/usr/bin/python3 "$TOP/tests/integration/fakeweb.py" "$W/port" "$W" &
+	wpid=$!
+	trap 'kill $wpid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+	i=0
+	while [ ! -s "$W/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	DW=dicomweb+http://127.0.0.1:$(cat "$W/port")
+fi
+sop() { /usr/bin/python3 -c 'import pydicom,sys; d=pydicom.dcmread(sys.argv[1]); print(d.SeriesInstanceUID+"/"+d.SOPInstanceUID)' "$1"; }
+
+check 'WADO-RS study: quoted boundary, preamble, padding, split delimiters: a tar of every part' '
+	run m3-fetch "$DW/ok/dicom-web/studies/1.2.3" && expect_code 0 && expect_empty err &&
+	mkdir t && tar xf out -C t && a=$(sop "$W/CT0001.dcm") && b=$(sop "$W/CT0002.dcm") &&
+	test "$(tar tf out | tr "\n" " ")" = "$a.dcm $b.dcm unknown/000003.dcm " &&
+	cmp "t/$a.dcm" "$W/CT0001.dcm" && cmp "t/$b.dcm" "$W/CT0002.dcm" &&
+	cmp t/unknown/000003.dcm "$W/z.bin"
+'
+
+check 'WADO-RS series with -o DIR: <series>/<sop>.dcm files, no temporary file left' '
+	run m3-fetch -o got/ "$DW/ok/dicom-web/studies/1.2.3/series/1.2.3.4" && expect_code 0 &&
+	expect_empty out && a=$(sop "$W/CT0001.dcm") && cmp "got/$a.dcm" "$W/CT0001.dcm" &&
+	cmp got/1.2.3.4/000003.dcm "$W/z.bin" && test "$(find got -type f | wc -l)" -eq 3
+'
+
+check 'WADO-RS instance: its bytes on stdout, and with -o FILE' '
+	u="$DW/ok/dicom-web/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5" &&
+	run m3-fetch "$u" && expect_code 0 && cmp out "$W/CT0001.dcm" &&
+	run m3-fetch -o one.dcm "$u" && expect_code 0 && cmp one.dcm "$W/CT0001.dcm" &&
+	expect_files one.dcm
+'
+
+check 'a body cut before its closing boundary: exit 4 after the retries, no partial file' '
+	run m3-fetch --retries 1 -o got "$DW/trunc/dicom-web/studies/1.2.3" && expect_code 4 &&
+	expect_err "m3-fetch: $DW/trunc/dicom-web/studies/1.2.3: gave up after 2 attempts: the multipart body ended before its closing boundary" &&
+	test "$(find got -type f | wc -l)" -eq 1 && cmp got/*/*.dcm "$W/CT0001.dcm" &&
+	run m3-fetch --retries 1 -o one.dcm "$DW/trunc/dicom-web/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5" &&
+	expect_code 0 && cmp one.dcm "$W/CT0001.dcm" &&
+	run m3-fetch --retries 1 "$DW/trunclen/dicom-web/studies/1.2.3" && expect_code 4 &&
+	expect_err "m3-fetch: $DW/trunclen/*: gave up after 2 attempts: transfer closed*" &&
+	run m3-fetch --retries 1 -o two.dcm "$DW/trunclen/dicom-web/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5" &&
+	expect_code 4 && expect_files got one.dcm
+'
+
+check '-l: QIDO-RS as JSON Lines, one series then its instances' '
+	run m3-fetch -l "$DW/ok/dicom-web/studies/1.2.3" && expect_code 0 && expect_empty err &&
+	test "$(grep -c "^{\"level\":\"series\",\"study\":\"1.2.3\",\"series\":\"1.2.3.4\",\"modality\":\"CT\",\"number\":7,\"instances\":3}$" out)" -eq 1 &&
+	test "$(grep -c "\"level\":\"instance\"" out)" -eq 3 &&
+	grep -q "\"instance\":\"1.2.3.4.2\",\"number\":2,\"key\":\"1.2.3.4/1.2.3.4.2.dcm\"}$" out &&
+	! grep -q DOE out
+'
+
+check 'basic and bearer auth from the environment; a wrong one is exit 5, never printed' '
+	u="$DW/auth/dicom-web/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5" &&
+	M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=pw-fake-1234 run m3-fetch -v "$u" &&
+	expect_code 0 && cmp out "$W/CT0001.dcm" && grep -q "^m3-fetch: > Authorization: \[redacted\]$" err &&
+	! grep -q pw-fake-1234 err && M3_DICOMWEB_TOKEN=tok-fake-5678 run m3-fetch "$u" && expect_code 0 &&
+	M3_DICOMWEB_TOKEN=tok-wrong-0000 run m3-fetch -v "$u" && expect_code 5 && ! grep -q tok-wrong err &&
+	M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=badpass-77 run m3-fetch "$u" && expect_code 5 &&
+	expect_err "m3-fetch: $u: HTTP 401 Unauthorized" &&
+	run m3-fetch "$u" && expect_code 5
+'
+
+check 'a password in the URL is refused (exit 2) and not echoed' '
+	run m3-fetch "dicomweb+http://tester:pw-in-url-9@127.0.0.1:9/dicom-web/studies/1.2" &&
+	expect_code 2 && expect_err "m3-fetch: credentials in a URL are refused*" && ! grep -q pw-in-url err
+'
+
+check 'DICOMweb exit codes: 404 is 3, 503 is 4 after retries, down is 4, bad URLs 3 and 2' '
+	run m3-fetch "$DW/ok/dicom-web/studies/9.9.9" && expect_code 3 &&
+	expect_err "m3-fetch: $DW/ok/dicom-web/studies/9.9.9: HTTP 404 Not Found" &&
+	run m3-fetch --retries 1 "$DW/busy/dicom-web/studies/1.2" && expect_code 4 &&
+	expect_err "*HTTP 503 Service Unavailable" &&
+	run m3-fetch --retries 1 dicomweb+http://127.0.0.1:9/dicom-web/studies/1.2 && expect_code 4 &&
+	run m3-fetch "$DW/ok/dicom-web/studies/1.2/frames/3" && expect_code 3 &&
+	expect_err "*not a DICOMweb root, study, series or instance*" &&
+	run m3-fetch "$DW/ok/dicom-web" && expect_code 2 && run m3-fetch dicomweb+ftp://x/studies/1 &&
+	expect_code 3
+'
+skip_reason=
+
 done_testing

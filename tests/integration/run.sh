@@ -178,4 +178,63 @@ check 'STOW-RS: a wrong password is exit 5 and never printed; a non-DICOM file i
 	expect_code 3 && expect_err "m3-push: x.dcm: not a DICOM file*"
 '
 
+# DICOMweb fetch (WADO-RS, QIDO-RS) against the same Orthanc: phantom studies stored with
+# m3-push --stow, fetched back and compared byte for byte and voxel for voxel.
+PY=/usr/bin/python3
+uid() { $PY -c 'import pydicom,sys; print(getattr(pydicom.dcmread(sys.argv[2], stop_before_pixels=True), sys.argv[1]))' "$@"; }
+if [ -z "$skip_reason" ]; then
+	PH=$SCRATCH/ph && mkdir -p "$PH"
+	m3-phantom cbct --size 32x32x16 -o "$PH/cb" 2>/dev/null &&
+		m3-phantom mammo --size 256x320 -o "$PH/mm" 2>/dev/null &&
+		M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=s3cret \
+			m3-push --stow "$ORTHANC_URL" "$PH"/cb/*.dcm "$PH"/mm/*.dcm ||
+		skip_reason="phantom upload failed"
+	CB_ST=$(uid StudyInstanceUID "$PH/cb/CT0001.dcm") && CB_SE=$(uid SeriesInstanceUID "$PH/cb/CT0001.dcm") &&
+		CB_I=$(uid SOPInstanceUID "$PH/cb/CT0005.dcm") && MM_ST=$(uid StudyInstanceUID "$PH/mm/L_CC.dcm") ||
+		skip_reason="python3-pydicom cannot read the phantom"
+	DW=dicomweb+$ORTHANC_URL
+	export M3_DICOMWEB_USER=tester M3_DICOMWEB_PASSWORD=s3cret
+fi
+sums() { (cd "$1" && find . -name "*.dcm" -type f -exec sha256sum {} + | cut -c1-64 | sort); }
+
+check 'WADO-RS study to a pipe: m3-decode gives the same voxels as from the local files' '
+	run m3-fetch "$DW/studies/$CB_ST" && expect_code 0 && expect_empty err &&
+	test "$(tar tf out | grep -c "^$CB_SE/[0-9.]*\.dcm$")" -eq 16 &&
+	m3-decode <out | volcat -D >a && m3-decode "$PH"/cb/*.dcm | volcat -D >b && test -s a && cmp a b &&
+	mkdir t && tar xf out -C t && sums t >x && sums "$PH/cb" >y && cmp x y &&
+	m3-fetch "$DW/studies/$MM_ST" | m3-decode | volcat -D >a &&
+	m3-decode "$PH"/mm/*.dcm | volcat -D >b && test -s a && cmp a b
+'
+
+check 'WADO-RS series with -o DIR, and one instance to stdout: byte-identical' '
+	run m3-fetch -o got/ "$DW/studies/$CB_ST/series/$CB_SE" && expect_code 0 && expect_empty out &&
+	test "$(ls got/$CB_SE | wc -l)" -eq 16 && sums got >x && sums "$PH/cb" >y && cmp x y &&
+	run m3-fetch "$DW/studies/$CB_ST/series/$CB_SE/instances/$CB_I" && expect_code 0 &&
+	cmp out "$PH/cb/CT0005.dcm"
+'
+
+check 'QIDO-RS -l: the right number of series and instances' '
+	run m3-fetch -l "$DW/studies/$CB_ST" && expect_code 0 &&
+	test "$(grep -c "\"level\":\"series\"" out)" -eq 1 && test "$(grep -c "\"level\":\"instance\"" out)" -eq 16 &&
+	grep -q "\"series\":\"$CB_SE\",\"modality\":\"CT\",\"number\":[0-9]*,\"instances\":16}" out &&
+	run m3-fetch -l "$DW/studies/$MM_ST" && test "$(grep -c "\"level\":\"instance\"" out)" -eq 4 &&
+	run m3-fetch -l "$DW" && grep -q "\"study\":\"$CB_ST\"" out && ! grep -q PHANTOM out
+'
+
+check 'DICOMweb: a wrong password is exit 5 and never printed; an unknown study is exit 3' '
+	M3_DICOMWEB_PASSWORD=WrongPassword77 run m3-fetch -v "$DW/studies/$CB_ST" && expect_code 5 &&
+	! grep -q WrongPassword77 err && grep -q "Authorization: \[redacted\]" err && expect_empty out &&
+	M3_DICOMWEB_PASSWORD=WrongPassword77 run m3-fetch -l "$DW/studies/$CB_ST" && expect_code 5 &&
+	run m3-fetch "$DW/studies/1.2.3.999" && expect_code 3 && expect_err "*: HTTP 404 Not Found" &&
+	run m3-fetch -l "$DW/studies/1.2.3.999" && expect_code 3
+'
+
+check 'Orthanc stopped: exit 4 after the retries, in bounded time' '
+	"$IT/orthanc.sh" stop "$SCRATCH/orthanc" && start=$(date +%s) &&
+	run m3-fetch --retries 2 "$DW/studies/$CB_ST" && expect_code 4 &&
+	expect_err "m3-fetch: $DW/studies/$CB_ST: gave up after 3 attempts: *" &&
+	test $(($(date +%s) - start)) -lt 15
+'
+skip_reason=
+
 done_testing
