@@ -33,7 +33,8 @@
 
 #include "m3/dcmread.h"
 
-namespace {
+namespace
+{
 
 // GDCM prints its warnings on std::cerr; a filter speaks only through m3_err.
 struct quiet_gdcm {
@@ -47,10 +48,11 @@ struct quiet_gdcm {
 
 // A read-only, seekable streambuf over a byte range of a file (pread, so threads may share
 // the descriptor) or over a buffer in memory: GDCM reads through it without a copy of ours.
-class srcbuf : public std::streambuf {
+class srcbuf : public std::streambuf
+{
       public:
 	srcbuf(int fd, unsigned long long off, unsigned long long size)
-		: fd_(fd), base_(off), size_(size), mem_(nullptr), pos_(0)
+	    : fd_(fd), base_(off), size_(size), mem_(nullptr), pos_(0)
 	{
 		setg(buf_, buf_, buf_);
 	}
@@ -59,10 +61,15 @@ class srcbuf : public std::streambuf {
 		char *p = const_cast<char *>(mem);
 		setg(p, p, p + len);
 	}
-	bool io_error() const { return ioerr_; }
+	bool
+	io_error() const
+	{
+		return ioerr_;
+	}
 
       protected:
-	int_type underflow() override
+	int_type
+	underflow() override
 	{
 		if (mem_ != nullptr)
 			return traits_type::eof();
@@ -76,7 +83,8 @@ class srcbuf : public std::streambuf {
 		setg(buf_, buf_, buf_ + r);
 		return traits_type::to_int_type(*gptr());
 	}
-	std::streamsize xsgetn(char *s, std::streamsize n) override
+	std::streamsize
+	xsgetn(char *s, std::streamsize n) override
 	{
 		std::streamsize got = 0;
 		if (mem_ != nullptr || n < (std::streamsize)sizeof(buf_))
@@ -98,7 +106,8 @@ class srcbuf : public std::streambuf {
 		setg(buf_, buf_, buf_);
 		return got;
 	}
-	pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) override
+	pos_type
+	seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) override
 	{
 		long long to = (long long)off;
 		if (dir == std::ios_base::cur)
@@ -107,7 +116,8 @@ class srcbuf : public std::streambuf {
 			to += (long long)size_;
 		return seekpos(pos_type(off_type(to)), std::ios_base::in);
 	}
-	pos_type seekpos(pos_type p, std::ios_base::openmode) override
+	pos_type
+	seekpos(pos_type p, std::ios_base::openmode) override
 	{
 		long long to = (long long)(off_type)p;
 		if (to < 0 || (unsigned long long)to > size_)
@@ -116,7 +126,8 @@ class srcbuf : public std::streambuf {
 			char *m = const_cast<char *>(mem_);
 			setg(m, m + to, m + size_);
 		} else if ((unsigned long long)to >= pos_ &&
-			   (unsigned long long)to <= pos_ + (unsigned long long)(egptr() - eback())) {
+			   (unsigned long long)to <=
+				   pos_ + (unsigned long long)(egptr() - eback())) {
 			setg(eback(), eback() + (to - (long long)pos_), egptr());
 		} else {
 			pos_ = (unsigned long long)to;
@@ -124,19 +135,22 @@ class srcbuf : public std::streambuf {
 		}
 		return p;
 	}
-	std::streamsize showmanyc() override
+	std::streamsize
+	showmanyc() override
 	{
 		return (std::streamsize)(size_ - tell());
 	}
 
       private:
-	unsigned long long tell() const
+	unsigned long long
+	tell() const
 	{
 		if (mem_ != nullptr)
 			return (unsigned long long)(gptr() - eback());
 		return pos_ + (unsigned long long)(gptr() - eback());
 	}
-	ssize_t fill(char *dst, size_t n, unsigned long long at)
+	ssize_t
+	fill(char *dst, size_t n, unsigned long long at)
 	{
 		ssize_t r;
 		do
@@ -305,15 +319,12 @@ with_item(const gdcm::DataSet &ds, uint16_t g, uint16_t el, F f)
 void
 read_groups(const gdcm::DataSet &item, m3_dcm_frame *f)
 {
-	with_item(item, 0x0020, 0x9113, [f](const gdcm::DataSet &d) {
-		get_nums(d, 0x0020, 0x0032, f->ipp, 3);
-	});
-	with_item(item, 0x0020, 0x9116, [f](const gdcm::DataSet &d) {
-		get_nums(d, 0x0020, 0x0037, f->iop, 6);
-	});
-	with_item(item, 0x0028, 0x9110, [f](const gdcm::DataSet &d) {
-		get_nums(d, 0x0028, 0x0030, f->spacing, 2);
-	});
+	with_item(item, 0x0020, 0x9113,
+		  [f](const gdcm::DataSet &d) { get_nums(d, 0x0020, 0x0032, f->ipp, 3); });
+	with_item(item, 0x0020, 0x9116,
+		  [f](const gdcm::DataSet &d) { get_nums(d, 0x0020, 0x0037, f->iop, 6); });
+	with_item(item, 0x0028, 0x9110,
+		  [f](const gdcm::DataSet &d) { get_nums(d, 0x0028, 0x0030, f->spacing, 2); });
 	with_item(item, 0x0028, 0x9145, [f](const gdcm::DataSet &d) {
 		get_nums(d, 0x0028, 0x1052, &f->intercept, 1);
 		get_nums(d, 0x0028, 0x1053, &f->slope, 1);
@@ -427,7 +438,8 @@ read_format(const gdcm::DataSet &ds, m3_dcm_info *info, const char *name, m3_err
 				  info->bits_alloc);
 	if (info->bits_stored < 1 || info->bits_stored > info->bits_alloc ||
 	    info->high_bit != info->bits_stored - 1 || info->pixel_rep > 1)
-		return corrupt(info, e, name, "bits stored, high bit or pixel representation invalid");
+		return corrupt(info, e, name,
+			       "bits stored, high bit or pixel representation invalid");
 	if (frames < 1 || frames > (1L << 20))
 		return corrupt(info, e, name, "number of frames out of range");
 	info->frames = (unsigned)frames;
@@ -479,14 +491,17 @@ check_pixels(std::istream &is, unsigned long long size, const gdcm::TransferSynt
 	if (g != 0x7fe0 || el != 0x0010)
 		return corrupt(info, e, name, "no pixel data (truncated?)");
 	const unsigned char *l = h + hdr - 4;
-	unsigned long long len = be ? (unsigned long long)l[0] << 24 | l[1] << 16 | l[2] << 8 | l[3]
-				    : (unsigned long long)l[3] << 24 | l[2] << 16 | l[1] << 8 | l[0];
-	unsigned long long avail = (unsigned long long)at < size ? size - (unsigned long long)at : 0;
+	unsigned long long len =
+		be ? (unsigned long long)l[0] << 24 | l[1] << 16 | l[2] << 8 | l[3]
+		   : (unsigned long long)l[3] << 24 | l[2] << 16 | l[1] << 8 | l[0];
+	unsigned long long avail =
+		(unsigned long long)at < size ? size - (unsigned long long)at : 0;
 	if (avail == 0)
 		return corrupt(info, e, name, "truncated before the pixel data");
 	if (len == 0xffffffffULL) {
 		if (!ts.IsEncapsulated())
-			return corrupt(info, e, name, "undefined pixel data length in a native syntax");
+			return corrupt(info, e, name,
+				       "undefined pixel data length in a native syntax");
 		return M3_OK;
 	}
 	if (ts.IsEncapsulated())
@@ -526,7 +541,8 @@ scan(const m3_dcm_src *src, m3_dcm_info *info, m3_err *e)
 	if (sb->io_error())
 		return m3_err_set(e, M3_EIO, "%s: read error", src->name);
 	if (!ok)
-		return corrupt(info, e, src->name, "cannot parse the DICOM data set (corrupt or truncated)");
+		return corrupt(info, e, src->name,
+			       "cannot parse the DICOM data set (corrupt or truncated)");
 	const gdcm::TransferSyntax &ts = r.GetFile().GetHeader().GetDataSetTransferSyntax();
 	const char *tsuid = ts.GetString();
 	std::snprintf(info->transfer_syntax, sizeof(info->transfer_syntax), "%s",
@@ -537,7 +553,8 @@ scan(const m3_dcm_src *src, m3_dcm_info *info, m3_err *e)
 	if (info->sop_class[0] == '\0')
 		get_str(r.GetFile().GetHeader(), 0x0002, 0x0002, info->sop_class,
 			sizeof(info->sop_class));
-	if (!ds.FindDataElement(gdcm::Tag(0x0028, 0x0010)) && ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian) {
+	if (!ds.FindDataElement(gdcm::Tag(0x0028, 0x0010)) &&
+	    ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian) {
 		info->kind = M3_DCM_NOT_IMAGE;
 		return m3_err_set(e, M3_EDATA, "%s: no pixel data (not an image)", src->name);
 	}
@@ -570,7 +587,8 @@ interleave(unsigned char *p, size_t npix, size_t bps, unsigned frames)
 		std::memcpy(tmp.data(), p, tmp.size());
 		for (size_t i = 0; i < npix; i++)
 			for (size_t s = 0; s < 3; s++)
-				std::memcpy(p + (i * 3 + s) * bps, tmp.data() + (s * npix + i) * bps, bps);
+				std::memcpy(p + (i * 3 + s) * bps,
+					    tmp.data() + (s * npix + i) * bps, bps);
 	}
 }
 
@@ -595,8 +613,8 @@ ybr_to_rgb(unsigned char *p, size_t n)
 // Native little-endian pixel data, checked by the scan: read straight into place, as GDCM
 // would after two copies of its own.
 int
-read_raw(const m3_dcm_src *src, const opened &o, const m3_dcm_info *info, void *dst,
-	 size_t len, m3_err *e)
+read_raw(const m3_dcm_src *src, const opened &o, const m3_dcm_info *info, void *dst, size_t len,
+	 m3_err *e)
 {
 	char *p = static_cast<char *>(dst);
 	unsigned long long at = info->raw_offset;
@@ -673,7 +691,8 @@ decode(const m3_dcm_src *src, const m3_dcm_info *info, void *dst, size_t len, m3
 		else if (pi != gdcm::PhotometricInterpretation::RGB &&
 			 pi != gdcm::PhotometricInterpretation::YBR_RCT &&
 			 pi != gdcm::PhotometricInterpretation::YBR_ICT)
-			return m3_err_set(e, M3_EDATA, "%s: photometric interpretation %s: unsupported",
+			return m3_err_set(e, M3_EDATA,
+					  "%s: photometric interpretation %s: unsupported",
 					  src->name, info->photometric);
 	}
 	return M3_OK;
@@ -723,7 +742,8 @@ m3_dcm_decode(const m3_dcm_src *src, const m3_dcm_info *info, void *dst, size_t 
 	return guarded(src, e, [&] { return decode(src, info, dst, len, e); });
 }
 
-namespace {
+namespace
+{
 thread_local char assertion[200];
 }
 

@@ -11,12 +11,12 @@
 
 /* One input object: a file, or a member of the spooled stdin. */
 struct m3d_src {
-	char *name;			/* for messages */
-	char *path;			/* NULL for a member of the spool */
-	unsigned long long off, size;	/* in the spool */
-	struct m3_dcm_info info;	/* from the scan */
-	char *why;			/* scan error, NULL when it is an image */
-	int image;			/* scanned and decodable */
+	char *name; /* for messages */
+	char *path; /* NULL for a member of the spool */
+	unsigned long long off, size; /* in the spool */
+	struct m3_dcm_info info; /* from the scan */
+	char *why; /* scan error, NULL when it is an image */
+	int image; /* scanned and decodable */
 };
 
 struct m3d_input {
@@ -51,9 +51,9 @@ struct m3d_slice {
 struct m3d_series {
 	struct m3d_slice *sl;
 	size_t n, cap;
-	size_t index;	  /* 1-based, as -l shows it */
-	int geometry;	  /* the images have position and orientation */
-	double iop[6];	  /* row and column direction, normalised */
+	size_t index; /* 1-based, as -l shows it */
+	int geometry; /* the images have position and orientation */
+	double iop[6]; /* row and column direction, normalised */
 	double spacing[2]; /* between rows, between columns; NaN when unknown */
 	/* from m3d_series_layout */
 	unsigned dim; /* spatial axes: 2 or 3 */

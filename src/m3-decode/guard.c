@@ -24,10 +24,10 @@
 #define ALTSTACK (64 * 1024)
 
 struct m3d_guard {
-	volatile long culprit;		 /* source being read when the child died, or -1 */
+	volatile long culprit; /* source being read when the child died, or -1 */
 	volatile unsigned long written; /* volumes out completely */
 	size_t nsrc;
-	char why[200];			 /* GDCM's failed assertion, if that was it */
+	char why[200]; /* GDCM's failed assertion, if that was it */
 	volatile unsigned char skip[]; /* sources to leave out */
 };
 
@@ -40,8 +40,8 @@ struct m3d_guard *
 m3d_guard_new(size_t nsrc)
 {
 	size_t len = sizeof(struct m3d_guard) + nsrc;
-	struct m3d_guard *g = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-				   -1, 0);
+	struct m3d_guard *g =
+		mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (g == MAP_FAILED)
 		return NULL;
@@ -133,8 +133,8 @@ child_start(struct m3d_guard *g)
 }
 
 int
-m3d_guard_run(struct m3d_guard *g, int (*fn)(void *ctx, struct m3d_guard *g), void *ctx,
-	      int *code, long *culprit, struct m3_err *e)
+m3d_guard_run(struct m3d_guard *g, int (*fn)(void *ctx, struct m3d_guard *g), void *ctx, int *code,
+	      long *culprit, struct m3_err *e)
 {
 	int st, sig;
 	pid_t pid;
@@ -167,7 +167,7 @@ m3d_guard_run(struct m3d_guard *g, int (*fn)(void *ctx, struct m3d_guard *g), vo
 		return m3_err_set(e, M3_EFAIL, "the decoder process was killed (out of memory?)");
 	*culprit = g->culprit;
 	if (sig == SIGABRT && g->why[0] != '\0')
-		return m3_err_set(e, M3_EDATA, "the DICOM decoder crashed on it (GDCM assertion %s)",
-				  g->why);
+		return m3_err_set(e, M3_EDATA,
+				  "the DICOM decoder crashed on it (GDCM assertion %s)", g->why);
 	return m3_err_set(e, M3_EDATA, "the DICOM decoder crashed on it (%s)", strsignal(sig));
 }

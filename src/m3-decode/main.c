@@ -59,13 +59,20 @@ static int
 parse(int argc, char *argv[], struct m3d_opts *o)
 {
 	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},   {"help", no_argument, NULL, 'h'},
-		{"jobs", required_argument, NULL, 'j'},	    {"keep-going", no_argument, NULL, 'k'},
-		{"keep-phi", no_argument, NULL, OPT_KEEP_PHI}, {"list", no_argument, NULL, 'l'},
-		{"output", required_argument, NULL, 'o'},   {"progress", no_argument, NULL, OPT_PROGRESS},
-		{"quiet", no_argument, NULL, 'q'},	    {"series", required_argument, NULL, 's'},
-		{"verbose", no_argument, NULL, 'v'},	    {"version", no_argument, NULL, OPT_VERSION},
-		{"gzip", no_argument, NULL, 'z'},	    {NULL, 0, NULL, 0},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"keep-going", no_argument, NULL, 'k'},
+		{"keep-phi", no_argument, NULL, OPT_KEEP_PHI},
+		{"list", no_argument, NULL, 'l'},
+		{"output", required_argument, NULL, 'o'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"series", required_argument, NULL, 's'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"gzip", no_argument, NULL, 'z'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *format = NULL;
 	struct m3_err e;
@@ -74,25 +81,49 @@ parse(int argc, char *argv[], struct m3d_opts *o)
 	m3_err_init(&e);
 	while ((c = getopt_long(argc, argv, "f:hj:klo:qs:vz", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': format = optarg; break;
-		case 'h': help(); return 0;
+		case 'f':
+			format = optarg;
+			break;
+		case 'h':
+			help();
+			return 0;
 		case 'j':
 			if (m3_parse_jobs(optarg, &o->jobs, &e) != M3_OK)
 				return m3_report(&e);
 			break;
-		case 'k': o->keep_going = 1; break;
-		case 'l': o->list = 1; break;
-		case 'o': o->outname = optarg; break;
-		case 'q': o->quiet = 1; break;
-		case 's': o->series = optarg; break;
-		case 'v': o->verbose = 1; break;
-		case 'z': o->gzip = 1; break;
-		case OPT_KEEP_PHI: o->keep_phi = 1; break;
-		case OPT_PROGRESS: o->progress = 1; break;
+		case 'k':
+			o->keep_going = 1;
+			break;
+		case 'l':
+			o->list = 1;
+			break;
+		case 'o':
+			o->outname = optarg;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 's':
+			o->series = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'z':
+			o->gzip = 1;
+			break;
+		case OPT_KEEP_PHI:
+			o->keep_phi = 1;
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
 		case OPT_VERSION:
 			printf("m3-decode %s (GDCM %s)\n", M3_VERSION, m3_dcm_version());
 			return 0;
-		default: usage(stderr); return 2;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (format != NULL && strcmp(format, "nrrd") != 0 && strcmp(format, "nifti") != 0) {
@@ -112,15 +143,17 @@ static int
 gather(struct m3d_input *in, int argc, char *argv[], struct m3_err *e)
 {
 	if (argc == 0 && isatty(STDIN_FILENO))
-		return m3_err_set(e, M3_EUSAGE, "no input: name files or folders, or pipe a tar "
-						"stream or a DICOM file");
+		return m3_err_set(e, M3_EUSAGE,
+				  "no input: name files or folders, or pipe a tar "
+				  "stream or a DICOM file");
 	for (int i = 0; i < (argc > 0 ? argc : 1); i++) {
 		int rc = m3d_input_add(in, argc > 0 ? argv[i] : "-", e);
 		if (rc != M3_OK)
 			return rc;
 	}
 	if (in->n == 0)
-		return m3_err_set(e, M3_EDATA, "%s: no files in the input", argc > 0 ? argv[0] : "-");
+		return m3_err_set(e, M3_EDATA, "%s: no files in the input",
+				  argc > 0 ? argv[0] : "-");
 	return M3_OK;
 }
 

@@ -33,8 +33,8 @@ datatype(const struct m3_vol *v, int *bitpix)
 	static const struct {
 		enum m3_type t;
 		int code, bits;
-	} map[] = {{M3_UINT8, 2, 8},	 {M3_INT16, 4, 16},   {M3_INT32, 8, 32},
-		   {M3_FLOAT, 16, 32},	 {M3_UINT16, 512, 16}, {M3_UINT32, 768, 32}};
+	} map[] = {{M3_UINT8, 2, 8},   {M3_INT16, 4, 16},    {M3_INT32, 8, 32},
+		   {M3_FLOAT, 16, 32}, {M3_UINT16, 512, 16}, {M3_UINT32, 768, 32}};
 
 	if (v->rgb) {
 		*bitpix = 24;
@@ -60,9 +60,9 @@ affine(const struct m3_vol *v, double m[3][4])
 		for (unsigned j = 0; j < nsp; j++)
 			memcpy(c[j], v->dirs[a + j], sizeof(c[j]));
 	if (nsp == 2) {
-		double *x = c[0], *y = c[1], n[3] = {x[1] * y[2] - x[2] * y[1],
-						     x[2] * y[0] - x[0] * y[2],
-						     x[0] * y[1] - x[1] * y[0]};
+		double *x = c[0], *y = c[1],
+		       n[3] = {x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2],
+			       x[0] * y[1] - x[1] * y[0]};
 		double len = sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
 		for (int i = 0; i < 3; i++)
 			c[2][i] = len > 0 ? n[i] / len : (i == 2);
@@ -110,7 +110,8 @@ quatern(double m[3][4], double q[3], double pix[4])
 		c = 0.25 * (r[0][2] - r[2][0]) / a;
 		d = 0.25 * (r[1][0] - r[0][1]) / a;
 	} else {
-		double xd = 1 + r[0][0] - (r[1][1] + r[2][2]), yd = 1 + r[1][1] - (r[0][0] + r[2][2]);
+		double xd = 1 + r[0][0] - (r[1][1] + r[2][2]),
+		       yd = 1 + r[1][1] - (r[0][0] + r[2][2]);
 		double zd = 1 + r[2][2] - (r[0][0] + r[1][1]);
 		if (xd > 1) {
 			b = 0.5 * sqrt(xd);
@@ -159,12 +160,13 @@ header(const struct m3_vol *v, int code, int bitpix, unsigned char h[HDR])
 	int qform = quatern(m, q, pix);
 	if (!qform)
 		for (int j = 0; j < 3; j++)
-			pix[j + 1] = sqrt(m[0][j] * m[0][j] + m[1][j] * m[1][j] + m[2][j] * m[2][j]);
+			pix[j + 1] =
+				sqrt(m[0][j] * m[0][j] + m[1][j] * m[1][j] + m[2][j] * m[2][j]);
 	for (int i = 0; i < 4; i++)
 		put_f32(h, 76 + 4 * i, pix[i]);
 	put_f32(h, 108, HDR);
 	put_f32(h, 112, 1); /* values are already in real units */
-	h[123] = 2;	    /* mm */
+	h[123] = 2; /* mm */
 	snprintf((char *)h + 148, 80, "m3-decode");
 	put_i16(h, 252, qform ? 1 : 0);
 	put_i16(h, 254, v->has_space ? 1 : 0);

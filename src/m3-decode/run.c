@@ -106,8 +106,8 @@ select_series(const struct m3d_plan *p, const struct m3d_input *in, const char *
 static void
 explain(const struct m3d_series *s, const struct m3_vol *v)
 {
-	m3_warn("series %zu: %zu image%s, %zu x %zu, %s%s, spacing %.4g x %.4g x %.4g mm",
-		s->index, s->n, s->n == 1 ? "" : "s", v->sizes[v->rgb], v->sizes[v->rgb + 1],
+	m3_warn("series %zu: %zu image%s, %zu x %zu, %s%s, spacing %.4g x %.4g x %.4g mm", s->index,
+		s->n, s->n == 1 ? "" : "s", v->sizes[v->rgb], v->sizes[v->rgb + 1],
 		v->rgb ? "RGB " : "", m3_type_name(v->type), s->spacing[1], s->spacing[0], s->gap);
 }
 

@@ -8,11 +8,11 @@
 #include "m3/cli.h"
 #include "m3/json.h"
 
-#define IOP_TOL 1e-4  /* direction cosines that differ by less are the same orientation */
-#define DUP_TOL 1e-3  /* mm: slices closer than this along the normal are at one position */
-#define TILT_DEG 0.1  /* a stack step further than this off the normal is tilted */
-#define MISSING 1.5   /* a gap this many times the usual one means slices are missing */
-#define UNEVEN 0.01   /* gaps that differ by more than this fraction are uneven */
+#define IOP_TOL 1e-4 /* direction cosines that differ by less are the same orientation */
+#define DUP_TOL 1e-3 /* mm: slices closer than this along the normal are at one position */
+#define TILT_DEG 0.1 /* a stack step further than this off the normal is tilted */
+#define MISSING 1.5 /* a gap this many times the usual one means slices are missing */
+#define UNEVEN 0.01 /* gaps that differ by more than this fraction are uneven */
 #define PI 3.14159265358979323846
 
 static const struct m3_dcm_frame *
@@ -211,7 +211,8 @@ check_gaps(const struct m3d_series *s)
 	lo = g[0];
 	free(g);
 	if (hi > MISSING * med)
-		m3_warn("series %zu: missing slices: a gap of %.4g mm after slice %zu where %.4g mm "
+		m3_warn("series %zu: missing slices: a gap of %.4g mm after slice %zu where %.4g "
+			"mm "
 			"is usual; the volume uses the mean spacing of %.4g mm",
 			s->index, hi, at + 1, med, s->gap);
 	else if (hi - lo > UNEVEN * med)
@@ -275,13 +276,15 @@ m3d_series_layout(struct m3d_series *s, const struct m3d_input *in)
 		return;
 	}
 	for (int i = 0; i < 3; i++)
-		step[i] = (frame_of(in, &s->sl[s->n - 1])->ipp[i] - s->origin[i]) / (double)(s->n - 1);
+		step[i] = (frame_of(in, &s->sl[s->n - 1])->ipp[i] - s->origin[i]) /
+			  (double)(s->n - 1);
 	s->gap = (s->sl[s->n - 1].pos - s->sl[0].pos) / (double)(s->n - 1);
 	len = sqrt(dot(step, step));
 	tilt = len > 0 ? acos(fmin(1, fabs(dot(step, nrm)) / len)) * 180 / PI : 0;
 	if (tilt > TILT_DEG) {
 		/* the grid stays sheared, as the scanner made it, instead of being resampled */
-		m3_warn("series %zu: gantry tilt of %.2f degrees: slices kept in place on a sheared "
+		m3_warn("series %zu: gantry tilt of %.2f degrees: slices kept in place on a "
+			"sheared "
 			"grid (not resampled)",
 			s->index, tilt);
 		memcpy(s->dirs[2], step, sizeof(step));

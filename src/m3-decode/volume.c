@@ -23,12 +23,12 @@ struct build {
 	struct m3d_series *s;
 	struct m3d_input *in;
 	unsigned char *data;
-	size_t plane;  /* stored bytes of one slice */
-	size_t npix;   /* values of one slice (samples included) */
+	size_t plane; /* stored bytes of one slice */
+	size_t npix; /* values of one slice (samples included) */
 	struct unit *u;
 	size_t nu;
 	struct m3_err *err; /* per unit */
-	int inplace;	    /* one multi-frame source is the whole volume, in frame order */
+	int inplace; /* one multi-frame source is the whole volume, in frame order */
 	enum kind kind;
 	unsigned bits_stored;
 	int mono1, rgb, identity;
@@ -88,20 +88,20 @@ make_units(struct build *b, struct m3_err *e)
 		if (u->zof != NULL)
 			u->zof[s->sl[z].frame] = (long)z;
 	}
-	b->inplace = b->nu == 1 && b->u[0].zof != NULL &&
-		     b->in->src[b->u[0].src].info.frames == s->n;
+	b->inplace =
+		b->nu == 1 && b->u[0].zof != NULL && b->in->src[b->u[0].src].info.frames == s->n;
 	return M3_OK;
 }
 
 static void normalise_slice(void *ctx, size_t z, unsigned worker);
 static void convert_slice(void *ctx, size_t z, unsigned worker);
 
-#define ONE_PASS(IT, OT)                                                                 \
-	do {                                                                             \
-		IT *src = (IT *)p;                                                       \
-		OT *dst = (OT *)p;                                                       \
-		for (size_t i = 0; i < n; i++)                                           \
-			dst[i] = (OT)(c + a * ((((int32_t)src[i] & mask) ^ sbit) - sbit) + k); \
+#define ONE_PASS(IT, OT)                                                                           \
+	do {                                                                                       \
+		IT *src = (IT *)p;                                                                 \
+		OT *dst = (OT *)p;                                                                 \
+		for (size_t i = 0; i < n; i++)                                                     \
+			dst[i] = (OT)(c + a * ((((int32_t)src[i] & mask) ^ sbit) - sbit) + k);     \
 	} while (0)
 
 /* The usual CT slice (16 bits, slope 1, integer intercept) normalised and rescaled in one
@@ -163,8 +163,8 @@ decode_unit(void *ctx, size_t item, unsigned worker)
 		m3_err_set(&b->err[item], M3_EDATA, "%s: image size differs from its series",
 			   src.name);
 	} else if (u->zof == NULL) {
-		if (m3_dcm_decode(&src, info, b->data + u->z * b->plane, b->plane,
-				  &b->err[item]) == M3_OK &&
+		if (m3_dcm_decode(&src, info, b->data + u->z * b->plane, b->plane, &b->err[item]) ==
+			    M3_OK &&
 		    b->fused)
 			finish_slice(b, u->z, worker);
 	} else if (b->inplace) {
@@ -227,16 +227,16 @@ permute(struct build *b, struct m3_err *e)
 /* Stored values: bits above BitsStored dropped (sign-extended when signed), MONOCHROME1
  * turned into MONOCHROME2 (smin + smax - v), and, when asked, the range of the slice.
  * Branch-free, v = c + a * (((v & mask) ^ sbit) - sbit), so that the compiler vectorises. */
-#define NORMALISE(T, W)                                                                  \
-	do {                                                                             \
-		T *p = (T *)base;                                                        \
-		for (size_t i = 0; i < n; i++)                                           \
-			p[i] = (T)(c + a * ((((W)p[i] & (W)mask) ^ (W)sbit) - (W)sbit)); \
-		if (range)                                                               \
-			for (size_t i = 0; i < n; i++) {                                 \
-				lo = p[i] < lo ? p[i] : lo;                              \
-				hi = p[i] > hi ? p[i] : hi;                              \
-			}                                                                \
+#define NORMALISE(T, W)                                                                            \
+	do {                                                                                       \
+		T *p = (T *)base;                                                                  \
+		for (size_t i = 0; i < n; i++)                                                     \
+			p[i] = (T)(c + a * ((((W)p[i] & (W)mask) ^ (W)sbit) - (W)sbit));           \
+		if (range)                                                                         \
+			for (size_t i = 0; i < n; i++) {                                           \
+				lo = p[i] < lo ? p[i] : lo;                                        \
+				hi = p[i] > hi ? p[i] : hi;                                        \
+			}                                                                          \
 	} while (0)
 
 static void
@@ -260,12 +260,24 @@ normalise_slice(void *ctx, size_t z, unsigned worker)
 	if (bs == width && !b->mono1 && !range)
 		return;
 	switch (b->kind) {
-	case K_U8: NORMALISE(uint8_t, int32_t); break;
-	case K_S8: NORMALISE(int8_t, int32_t); break;
-	case K_U16: NORMALISE(uint16_t, int32_t); break;
-	case K_S16: NORMALISE(int16_t, int32_t); break;
-	case K_U32: NORMALISE(uint32_t, int64_t); break;
-	case K_S32: NORMALISE(int32_t, int64_t); break;
+	case K_U8:
+		NORMALISE(uint8_t, int32_t);
+		break;
+	case K_S8:
+		NORMALISE(int8_t, int32_t);
+		break;
+	case K_U16:
+		NORMALISE(uint16_t, int32_t);
+		break;
+	case K_S16:
+		NORMALISE(int16_t, int32_t);
+		break;
+	case K_U32:
+		NORMALISE(uint32_t, int64_t);
+		break;
+	case K_S32:
+		NORMALISE(int32_t, int64_t);
+		break;
 	}
 	b->lo[z] = (double)lo;
 	b->hi[z] = (double)hi;
@@ -281,7 +293,7 @@ fits(double lo, double hi, double min, double max)
 static enum m3_type
 out_type(struct build *b)
 {
-	static const enum m3_type natural[] = {M3_UINT8, M3_INT16, M3_UINT16,
+	static const enum m3_type natural[] = {M3_UINT8, M3_INT16,  M3_UINT16,
 					       M3_INT16, M3_UINT32, M3_INT32};
 	int identity = 1, integral = 1;
 	double lo = INFINITY, hi = -INFINITY;
@@ -290,7 +302,8 @@ out_type(struct build *b)
 		return b->kind == K_U8 ? M3_UINT8 : M3_UINT16;
 	for (size_t z = 0; z < b->s->n; z++) {
 		const struct m3_dcm_frame *f = frame_at(b, z);
-		double a = f->slope * b->lo[z] + f->intercept, c = f->slope * b->hi[z] + f->intercept;
+		double a = f->slope * b->lo[z] + f->intercept,
+		       c = f->slope * b->hi[z] + f->intercept;
 		identity &= f->slope == 1 && f->intercept == 0;
 		integral &= f->slope == rint(f->slope) && f->intercept == rint(f->intercept) &&
 			    fabs(f->slope) < 65536 && fabs(f->intercept) < 1e9;
@@ -316,11 +329,12 @@ out_type(struct build *b)
 static int
 fuse(struct build *b)
 {
-	static const enum m3_type natural[] = {M3_UINT8, M3_INT16, M3_UINT16,
+	static const enum m3_type natural[] = {M3_UINT8, M3_INT16,  M3_UINT16,
 					       M3_INT16, M3_UINT32, M3_INT32};
 	int sgn = b->kind == K_S8 || b->kind == K_S16 || b->kind == K_S32;
 	double smin = sgn ? -ldexp(1, (int)b->bits_stored - 1) : 0;
-	double smax = sgn ? ldexp(1, (int)b->bits_stored - 1) - 1 : ldexp(1, (int)b->bits_stored) - 1;
+	double smax =
+		sgn ? ldexp(1, (int)b->bits_stored - 1) - 1 : ldexp(1, (int)b->bits_stored) - 1;
 	size_t isize = b->plane / b->npix;
 
 	if (b->rgb) {
@@ -340,32 +354,44 @@ fuse(struct build *b)
 }
 
 /* Integer slope 1 (the usual CT case) in integer arithmetic, which vectorises. */
-#define CONV_LOOP(IT, OT)                                                                \
-	do {                                                                             \
-		const IT *src = in;                                                      \
-		OT *dst = out;                                                           \
-		int32_t k = (int32_t)icpt;                                               \
-		if (backward)                                                            \
-			for (size_t i = n; i-- > 0;)                                     \
-				dst[i] = (OT)(src[i] * slope + icpt);                    \
-		else if (slope == 1 && icpt == k && sizeof(IT) < 4)                      \
-			for (size_t i = 0; i < n; i++)                                   \
-				dst[i] = (OT)((int32_t)src[i] + k);                      \
-		else                                                                     \
-			for (size_t i = 0; i < n; i++)                                   \
-				dst[i] = (OT)(src[i] * slope + icpt);                    \
+#define CONV_LOOP(IT, OT)                                                                          \
+	do {                                                                                       \
+		const IT *src = in;                                                                \
+		OT *dst = out;                                                                     \
+		int32_t k = (int32_t)icpt;                                                         \
+		if (backward)                                                                      \
+			for (size_t i = n; i-- > 0;)                                               \
+				dst[i] = (OT)(src[i] * slope + icpt);                              \
+		else if (slope == 1 && icpt == k && sizeof(IT) < 4)                                \
+			for (size_t i = 0; i < n; i++)                                             \
+				dst[i] = (OT)((int32_t)src[i] + k);                                \
+		else                                                                               \
+			for (size_t i = 0; i < n; i++)                                             \
+				dst[i] = (OT)(src[i] * slope + icpt);                              \
 	} while (0)
 
-#define CONV_TO(IT)                                                                      \
-	do {                                                                             \
-		switch (ot) {                                                            \
-		case M3_UINT8: CONV_LOOP(IT, uint8_t); break;                            \
-		case M3_INT16: CONV_LOOP(IT, int16_t); break;                            \
-		case M3_UINT16: CONV_LOOP(IT, uint16_t); break;                          \
-		case M3_INT32: CONV_LOOP(IT, int32_t); break;                            \
-		case M3_UINT32: CONV_LOOP(IT, uint32_t); break;                          \
-		default: CONV_LOOP(IT, float); break;                                    \
-		}                                                                        \
+#define CONV_TO(IT)                                                                                \
+	do {                                                                                       \
+		switch (ot) {                                                                      \
+		case M3_UINT8:                                                                     \
+			CONV_LOOP(IT, uint8_t);                                                    \
+			break;                                                                     \
+		case M3_INT16:                                                                     \
+			CONV_LOOP(IT, int16_t);                                                    \
+			break;                                                                     \
+		case M3_UINT16:                                                                    \
+			CONV_LOOP(IT, uint16_t);                                                   \
+			break;                                                                     \
+		case M3_INT32:                                                                     \
+			CONV_LOOP(IT, int32_t);                                                    \
+			break;                                                                     \
+		case M3_UINT32:                                                                    \
+			CONV_LOOP(IT, uint32_t);                                                   \
+			break;                                                                     \
+		default:                                                                           \
+			CONV_LOOP(IT, float);                                                      \
+			break;                                                                     \
+		}                                                                                  \
 	} while (0)
 
 /* n stored values at in to the output type at out (which may overlap in, starting at the
@@ -375,12 +401,24 @@ convert(const void *in, void *out, size_t n, enum kind k, enum m3_type ot, doubl
 	double icpt, int backward)
 {
 	switch (k) {
-	case K_U8: CONV_TO(uint8_t); break;
-	case K_S8: CONV_TO(int8_t); break;
-	case K_U16: CONV_TO(uint16_t); break;
-	case K_S16: CONV_TO(int16_t); break;
-	case K_U32: CONV_TO(uint32_t); break;
-	case K_S32: CONV_TO(int32_t); break;
+	case K_U8:
+		CONV_TO(uint8_t);
+		break;
+	case K_S8:
+		CONV_TO(int8_t);
+		break;
+	case K_U16:
+		CONV_TO(uint16_t);
+		break;
+	case K_S16:
+		CONV_TO(int16_t);
+		break;
+	case K_U32:
+		CONV_TO(uint32_t);
+		break;
+	case K_S32:
+		CONV_TO(int32_t);
+		break;
 	}
 }
 
@@ -431,8 +469,7 @@ rescale(struct build *b, struct m3_pool *pool, struct m3_err *e)
 }
 
 static int
-set_num(struct m3_vol *v, const char *key, const char *fmt, double a, double c,
-	struct m3_err *e)
+set_num(struct m3_vol *v, const char *key, const char *fmt, double a, double c, struct m3_err *e)
 {
 	char s[80];
 
@@ -521,7 +558,7 @@ setup(struct build *b, struct m3_vol *v, struct m3_err *e)
 {
 	const struct m3_dcm_info *info = m3d_series_info(b->s, b->in);
 	static const enum kind kinds[3][2] = {{K_U8, K_S8}, {K_U16, K_S16}, {K_U32, K_S32}};
-	static const enum m3_type stored[] = {M3_UINT8, M3_INT16, M3_UINT16,
+	static const enum m3_type stored[] = {M3_UINT8, M3_INT16,  M3_UINT16,
 					      M3_INT16, M3_UINT32, M3_INT32};
 	int rc;
 

@@ -88,8 +88,8 @@ k_hess(const float *s, const float *px, float *blob, float *hp, size_t w, size_t
 	size_t l = x > 0 ? x - 1 : 0, r = x + 1 < w ? x + 1 : w - 1;
 	size_t u = clampi((long)y - 1, h) * w, m = y * w, dn = clampi((long)y + 1, h) * w;
 	float hxx, hyy, hxy;
-	mm_hessian(s[u + l], s[u + x], s[u + r], s[m + l], s[m + x], s[m + r], s[dn + l],
-		   s[dn + x], s[dn + r], &hxx, &hyy, &hxy);
+	mm_hessian(s[u + l], s[u + x], s[u + r], s[m + l], s[m + x], s[m + r], s[dn + l], s[dn + x],
+		   s[dn + r], &hxx, &hyy, &hxy);
 	blob[i] = mm_blob(hxx, hyy, hxy);
 	hp[i] = mm_highpass(px[u + l], px[u + x], px[u + r], px[m + l], px[m + x], px[m + r],
 			    px[dn + l], px[dn + x], px[dn + r]);
@@ -118,8 +118,8 @@ k_cells(const float *hp, const float *blob, float *chp, float *cb, size_t w, siz
 
 __global__ static void
 k_noise_cand(const float *chp, const float *cb, const float *enh, const unsigned char *cm,
-	     float *noise, float *qn, int *lab, size_t w, size_t h, struct mm_consts K,
-	     float floor, float k)
+	     float *noise, float *qn, int *lab, size_t w, size_t h, struct mm_consts K, float floor,
+	     float k)
 {
 	size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
 	if (i >= w * h)
@@ -236,18 +236,16 @@ mm_cuda_enhance(struct mm_cuda *g, struct mm_work *wk, const struct mm_image *im
 	k_col_box<<<BLOCKS(K.cw), T>>>(ct, chp, K.cw, K.ch, K.rc);
 	k_row_box<<<BLOCKS(K.ch), T>>>(cb, ct, K.cw, K.ch, K.rc);
 	k_col_box<<<BLOCKS(K.cw), T>>>(ct, cb, K.cw, K.ch, K.rc);
-	k_noise_cand<<<BLOCKS(n), T>>>(chp, cb, g->enh, g->cmask, g->noise, g->tmp, g->lab, w, h,
-				       K, floor, k);
+	k_noise_cand<<<BLOCKS(n), T>>>(chp, cb, g->enh, g->cmask, g->noise, g->tmp, g->lab, w, h, K,
+				       floor, k);
 	if ((rc = cerr(cudaGetLastError(), "enhance kernels", e)) != M3_OK)
 		return rc;
 	wk->qnoise = wk->tmp;
 	if ((rc = cerr(cudaMemcpy(wk->enh, g->enh, n * sizeof(float), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK ||
-	    (rc = cerr(cudaMemcpy(wk->noise, g->noise, n * sizeof(float),
-				  cudaMemcpyDeviceToHost),
+	    (rc = cerr(cudaMemcpy(wk->noise, g->noise, n * sizeof(float), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK ||
-	    (rc = cerr(cudaMemcpy(wk->qnoise, g->tmp, n * sizeof(float),
-				  cudaMemcpyDeviceToHost),
+	    (rc = cerr(cudaMemcpy(wk->qnoise, g->tmp, n * sizeof(float), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK)
 		return rc;
 	return cerr(cudaMemcpy(wk->lab, g->lab, n * sizeof(int), cudaMemcpyDeviceToHost),
@@ -289,9 +287,8 @@ mm_cuda_features(struct mm_cuda *g, struct mm_result *r, const struct mm_work *w
 		       "upload", e)) != M3_OK)
 		goto out;
 	mm_consts_init(&K, im);
-	k_sums<<<BLOCKS(nc), 64>>>(g->px, g->enh, g->noise, g->tmp, g->lab, (int)im->w,
-				   (int)im->h, dbox, (int)nc, mm_feature_window(im), K, dsums,
-				   dpeak);
+	k_sums<<<BLOCKS(nc), 64>>>(g->px, g->enh, g->noise, g->tmp, g->lab, (int)im->w, (int)im->h,
+				   dbox, (int)nc, mm_feature_window(im), K, dsums, dpeak);
 	if ((rc = cerr(cudaGetLastError(), "feature kernel", e)) != M3_OK ||
 	    (rc = cerr(cudaMemcpy(sums, dsums, nc * sizeof(*sums), cudaMemcpyDeviceToHost),
 		       "download", e)) != M3_OK ||

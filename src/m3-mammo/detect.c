@@ -68,7 +68,8 @@ label_pass(struct uf *u, struct mm_work *wk, const struct mm_image *im, float k,
 				continue;
 			}
 			int nb[4] = {x > 0 ? lab[i - 1] : 0, y > 0 && x > 0 ? lab[i - w - 1] : 0,
-				     y > 0 ? lab[i - w] : 0, y > 0 && x + 1 < w ? lab[i - w + 1] : 0};
+				     y > 0 ? lab[i - w] : 0,
+				     y > 0 && x + 1 < w ? lab[i - w + 1] : 0};
 			for (int j = 0; j < 4; j++)
 				if (nb[j] > 0) {
 					if (l == 0)
@@ -261,14 +262,14 @@ cmp_score(const void *a, const void *b)
 	if (x->score != y->score)
 		return (x->score < y->score) - (x->score > y->score);
 	return (x->py > y->py) - (x->py < y->py) ? (x->py > y->py) - (x->py < y->py)
-						  : (x->px > y->px) - (x->px < y->px);
+						 : (x->px > y->px) - (x->px < y->px);
 }
 
 static int
 cmp_cy(const void *a, const void *b)
 {
 	const struct mm_cand *x = *(const struct mm_cand *const *)a,
-			    *y = *(const struct mm_cand *const *)b;
+			     *y = *(const struct mm_cand *const *)b;
 	return (x->cy > y->cy) - (x->cy < y->cy);
 }
 
@@ -358,7 +359,7 @@ mm_cluster(struct mm_result *r, const struct mm_image *im, const struct mm_param
 		free(stack);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	}
-#define DIST(a, b)                                                                             \
+#define DIST(a, b)                                                                                 \
 	hypot((r->cand[a].cx - r->cand[b].cx) * im->sx, (r->cand[a].cy - r->cand[b].cy) * im->sy)
 	for (size_t i = 0; i < n; i++) {
 		int cnt = 1;

@@ -103,7 +103,8 @@ col_conv(const float *restrict s, float *restrict d, size_t w, size_t h, size_t 
 	for (size_t x = 0; x < w; x++)
 		d[x] = MM_MUL(k->k[0], c[x]);
 	for (int j = 1; j <= k->r; j++) {
-		const float *a = s + clampi((long)y - j, h) * w, *b = s + clampi((long)y + j, h) * w;
+		const float *a = s + clampi((long)y - j, h) * w,
+			    *b = s + clampi((long)y + j, h) * w;
 		float kj = k->k[j];
 		for (size_t x = 0; x < w; x++)
 			d[x] = MM_ADD(d[x], MM_MUL(kj, MM_ADD(a[x], b[x])));
@@ -177,19 +178,27 @@ run_pass(void *vctx, size_t item, unsigned worker)
 		const float *s = c->src + y * w;
 		float *d = c->dst + y * w;
 		switch (c->kind) {
-		case ROW_BOX: row_box(s, d, w, c->r); break;
-		case ROW_CONV: row_conv(s, d, w, c->k); break;
-		case COL_CONV: col_conv(c->src, d, w, h, y, c->k); break;
+		case ROW_BOX:
+			row_box(s, d, w, c->r);
+			break;
+		case ROW_CONV:
+			row_conv(s, d, w, c->k);
+			break;
+		case COL_CONV:
+			col_conv(c->src, d, w, h, y, c->k);
+			break;
 		case NOISE2: { /* the coarse means' box means -> noise (dst) and its quantum part */
 			const struct mm_consts *k = c->k;
-			const float *chp = c->chp + (y / k->f) * k->cw, *cb = c->cb + (y / k->f) * k->cw;
+			const float *chp = c->chp + (y / k->f) * k->cw,
+				    *cb = c->cb + (y / k->f) * k->cw;
 			float *q = c->dst2 + y * w;
 			for (size_t x = 0; x < w; x++)
-				d[x] = mm_noise2(chp[x / k->f], cb[x / k->f], k->cq, k->ct, c->floor,
-						 &q[x]);
+				d[x] = mm_noise2(chp[x / k->f], cb[x / k->f], k->cq, k->ct,
+						 c->floor, &q[x]);
 			break;
 		}
-		default: break;
+		default:
+			break;
 		}
 	}
 }
@@ -221,7 +230,7 @@ box2(struct m3_pool *pool, float *a, float *t, size_t w, size_t h, size_t r)
 /* The full-resolution search mask: breast (no pectoral), at least skin_margin from the skin. */
 void
 mm_search_mask(unsigned char *cm, const struct mm_image *im, const struct mm_mask *mk,
-	    double margin)
+	       double margin)
 {
 	for (size_t y = 0; y < im->h; y++) {
 		size_t cy = y / mk->f < mk->mh ? y / mk->f : mk->mh - 1;
@@ -350,19 +359,34 @@ mm_enhance_cpu(struct mm_work *wk, const struct mm_image *im, const struct mm_ma
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	mm_search_mask(wk->cmask, im, mk, p->skin_margin_mm);
 	/* smoothing at the spot scale, rows then columns -> tmp2 */
-	pass(pool, &(struct pass_ctx){.kind = ROW_CONV, .src = im->px, .dst = wk->tmp, .w = w,
-				      .h = h, .k = &k});
-	pass(pool, &(struct pass_ctx){.kind = COL_CONV, .src = wk->tmp, .dst = wk->tmp2, .w = w,
-				      .h = h, .k = &k});
+	pass(pool,
+	     &(struct pass_ctx){
+		     .kind = ROW_CONV, .src = im->px, .dst = wk->tmp, .w = w, .h = h, .k = &k});
+	pass(pool,
+	     &(struct pass_ctx){
+		     .kind = COL_CONV, .src = wk->tmp, .dst = wk->tmp2, .w = w, .h = h, .k = &k});
 	/* blob response -> enh; coarse means of the image's high-pass residual and of enh */
-	pass(pool, &(struct pass_ctx){.kind = HESS, .src = wk->tmp2, .dst = wk->enh, .w = w,
-				      .h = h, .rows = k.ch, .k = &k, .px = im->px, .chp = chp,
+	pass(pool, &(struct pass_ctx){.kind = HESS,
+				      .src = wk->tmp2,
+				      .dst = wk->enh,
+				      .w = w,
+				      .h = h,
+				      .rows = k.ch,
+				      .k = &k,
+				      .px = im->px,
+				      .chp = chp,
 				      .cb = chp + cn});
 	/* their box means, then the noise in quadrature -> noise, its quantum part -> tmp */
 	box2(pool, chp, chp + 2 * cn, k.cw, k.ch, k.rc);
 	box2(pool, chp + cn, chp + 2 * cn, k.cw, k.ch, k.rc);
-	pass(pool, &(struct pass_ctx){.kind = NOISE2, .dst = wk->noise, .dst2 = wk->tmp, .w = w,
-				      .h = h, .k = &k, .chp = chp, .cb = chp + cn,
+	pass(pool, &(struct pass_ctx){.kind = NOISE2,
+				      .dst = wk->noise,
+				      .dst2 = wk->tmp,
+				      .w = w,
+				      .h = h,
+				      .k = &k,
+				      .chp = chp,
+				      .cb = chp + cn,
 				      .floor = floor});
 	free(chp);
 	wk->qnoise = wk->tmp;

@@ -68,13 +68,26 @@ convert(float *dst, const struct m3_vol *v, size_t n, size_t w, struct m3_err *e
 	for (size_t i = 0; i < n; i++) {
 		float x;
 		switch (v->type) {
-		case M3_UINT8: x = ((const uint8_t *)v->data)[i]; break;
-		case M3_INT16: x = ((const int16_t *)v->data)[i]; break;
-		case M3_UINT16: x = ((const uint16_t *)v->data)[i]; break;
-		case M3_INT32: x = (float)((const int32_t *)v->data)[i]; break;
-		case M3_UINT32: x = (float)((const uint32_t *)v->data)[i]; break;
-		case M3_FLOAT: x = ((const float *)v->data)[i]; break;
-		default: return m3_err_set(e, M3_EDATA, "unsupported type");
+		case M3_UINT8:
+			x = ((const uint8_t *)v->data)[i];
+			break;
+		case M3_INT16:
+			x = ((const int16_t *)v->data)[i];
+			break;
+		case M3_UINT16:
+			x = ((const uint16_t *)v->data)[i];
+			break;
+		case M3_INT32:
+			x = (float)((const int32_t *)v->data)[i];
+			break;
+		case M3_UINT32:
+			x = (float)((const uint32_t *)v->data)[i];
+			break;
+		case M3_FLOAT:
+			x = ((const float *)v->data)[i];
+			break;
+		default:
+			return m3_err_set(e, M3_EDATA, "unsupported type");
 		}
 		if (!isfinite(x))
 			return m3_err_set(e, M3_EDATA, "pixel (%zu,%zu) is %s", i % w, i / w,

@@ -80,29 +80,59 @@ parse(int argc, char *argv[], struct opts *o)
 		case 'a':
 			rc = m3_parse_double("-a", optarg, 1, 1e5, &o->p.cluster_area_mm2, &e);
 			break;
-		case 'd': dev = optarg; break;
-		case 'e': o->explain = 1; break;
-		case OPT_FEATURES: o->p.features = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'j': rc = m3_parse_jobs(optarg, &o->jobs, &e); break;
-		case 'M': o->model = optarg; break;
-		case 'm': rc = m3_parse_double("-m", optarg, 0, 10, &o->p.min_diam_mm, &e); break;
+		case 'd':
+			dev = optarg;
+			break;
+		case 'e':
+			o->explain = 1;
+			break;
+		case OPT_FEATURES:
+			o->p.features = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'j':
+			rc = m3_parse_jobs(optarg, &o->jobs, &e);
+			break;
+		case 'M':
+			o->model = optarg;
+			break;
+		case 'm':
+			rc = m3_parse_double("-m", optarg, 0, 10, &o->p.min_diam_mm, &e);
+			break;
 		case 'n':
 			if ((rc = m3_parse_long("-n", optarg, 1, 1000, &l, &e)) == M3_OK)
 				o->p.cluster_count = (int)l;
 			break;
-		case 'o': o->out = optarg; break;
-		case 'q': o->quiet = 1; break;
-		case 's': rc = m3_parse_double("-s", optarg, 0.01, 1, &o->ov.scale, &e); break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 's':
+			rc = m3_parse_double("-s", optarg, 0.01, 1, &o->ov.scale, &e);
+			break;
 		case OPT_PNG_LEVEL:
 			if ((rc = m3_parse_long("--png-level", optarg, 1, 9, &l, &e)) == M3_OK)
 				o->ov.zlevel = (int)l;
 			break;
-		case OPT_PROGRESS: o->progress = 1; break;
-		case 't': rc = m3_parse_double("-t", optarg, 0, 1, &o->p.threshold, &e); break;
-		case 'v': o->verbose = 1; break;
-		case OPT_VERSION: m3_print_version(); return 0;
-		default: usage(stderr); return 2;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case 't':
+			rc = m3_parse_double("-t", optarg, 0, 1, &o->p.threshold, &e);
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case OPT_VERSION:
+			m3_print_version();
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 		if (rc != M3_OK)
 			return m3_report(&e);
@@ -110,7 +140,8 @@ parse(int argc, char *argv[], struct opts *o)
 	if (m3_parse_device(dev, &o->dev, &e) != M3_OK)
 		return m3_report(&e);
 	if (o->out != NULL && strcmp(o->out, "-") == 0) {
-		m3_err_set(&e, M3_EUSAGE, "-o: the overlay goes to a file; stdout has the findings");
+		m3_err_set(&e, M3_EUSAGE,
+			   "-o: the overlay goes to a file; stdout has the findings");
 		return m3_report(&e);
 	}
 	return -1;
@@ -175,8 +206,8 @@ struct run {
 };
 
 static int
-overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk,
-	struct mm_result *r, struct m3_err *e)
+overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, struct mm_result *r,
+	struct m3_err *e)
 {
 	struct m3_out out;
 	char *name;

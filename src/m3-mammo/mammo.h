@@ -192,9 +192,8 @@ int mm_cuda_enhance(struct mm_cuda *g, struct mm_work *wk, const struct mm_image
 int mm_cuda_features(struct mm_cuda *g, struct mm_result *r, const struct mm_work *wk,
 		     const struct mm_image *im, const struct mm_mask *mk, struct m3_err *e);
 /* Host side of a candidate's features once its sums are known (shared by both paths). */
-void mm_features_finish(struct mm_cand *c, struct mm_sums *s, int peak,
-			const struct mm_work *wk, const struct mm_image *im,
-			const struct mm_mask *mk);
+void mm_features_finish(struct mm_cand *c, struct mm_sums *s, int peak, const struct mm_work *wk,
+			const struct mm_image *im, const struct mm_mask *mk);
 int mm_feature_window(const struct mm_image *im);
 
 /* Output. */

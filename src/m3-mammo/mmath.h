@@ -240,8 +240,8 @@ mm_sigmoid(float z)
 
 /* Standardised logistic regression: sigmoid(bias + sum w_i (f_i - mean_i) / scale_i). */
 static inline M3_HD float
-mm_score_logistic(const float *f, const float *mean, const float *scale, const float *w,
-		  float bias, int nf)
+mm_score_logistic(const float *f, const float *mean, const float *scale, const float *w, float bias,
+		  int nf)
 {
 	float z = bias;
 	for (int i = 0; i < nf; i++)
@@ -300,8 +300,7 @@ mm_hessian_at(const float *px, int w, int h, int cx, int cy, const float *k, int
 	for (int dy = 0; dy < 3; dy++)
 		for (int d = 0; d < 3; d++)
 			sv[dy * 3 + d] = mm_conv_sym(rv + (r + dy) * 3 + d, 3, k, r);
-	mm_hessian(sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], sv[8], &hxx, &hyy,
-		   &hxy);
+	mm_hessian(sv[0], sv[1], sv[2], sv[3], sv[4], sv[5], sv[6], sv[7], sv[8], &hxx, &hyy, &hxy);
 	mm_eig2(hxx, hyy, hxy, lo, hi);
 }
 

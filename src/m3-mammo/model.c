@@ -8,9 +8,10 @@
 #include "model_default.h"
 
 const char *const mm_feature_names[MM_NFEAT] = {
-	"area_mm2",  "diameter_mm", "peak_snr",  "mean_snr",  "contrast",	 "contrast_z",
-	"elongation", "fill",	    "sharpness", "ring_std",  "glcm_contrast", "glcm_homogeneity",
-	"glcm_energy", "skin_mm",   "bg_rel",	 "noise_rel", "qsnr", "texture", "isotropy", "spread",
+	"area_mm2",    "diameter_mm", "peak_snr",  "mean_snr",  "contrast",      "contrast_z",
+	"elongation",  "fill",        "sharpness", "ring_std",  "glcm_contrast", "glcm_homogeneity",
+	"glcm_energy", "skin_mm",     "bg_rel",    "noise_rel", "qsnr",          "texture",
+	"isotropy",    "spread",
 };
 
 void
@@ -107,8 +108,8 @@ tok_num(struct tok *t, double *v, const char *what, struct m3_err *e)
 	errno = 0;
 	*v = strtod(s, &end);
 	if (*end != '\0' || errno != 0 || !isfinite(*v))
-		return m3_err_set(e, M3_EDATA, "line %u: %s: \"%s\" is not a number", t->line,
-				  what, s);
+		return m3_err_set(e, M3_EDATA, "line %u: %s: \"%s\" is not a number", t->line, what,
+				  s);
 	return M3_OK;
 }
 
@@ -199,8 +200,8 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 			else if (s != NULL && strcmp(s, "trees") == 0)
 				m->kind = MM_TREES;
 			else
-				return m3_err_set(e, M3_EDATA, "line %u: kind: not logistic or trees",
-						  t->line);
+				return m3_err_set(e, M3_EDATA,
+						  "line %u: kind: not logistic or trees", t->line);
 		} else if (strcmp(s, "features") == 0) {
 			rc = read_features(t, e);
 			have_feat = 1;
@@ -215,8 +216,8 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 		} else if (strcmp(s, "context") == 0) {
 			float v[5];
 			if ((rc = tok_floats(t, v, 5, "context", e)) == M3_OK && !(v[0] > 0))
-				rc = m3_err_set(e, M3_EDATA, "line %u: context: radius %g",
-						t->line, v[0]);
+				rc = m3_err_set(e, M3_EDATA, "line %u: context: radius %g", t->line,
+						v[0]);
 			m->ctx = 1;
 			m->ctx_mm = v[0];
 			m->ctx_floor = v[1];
@@ -252,7 +253,8 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 			return m3_err_set(e, M3_EDATA, "trees: nodes or roots missing");
 		for (int i = 0; i < m->ntrees; i++)
 			if (m->roots[i] >= m->nnodes)
-				return m3_err_set(e, M3_EDATA, "trees: root %d is no node", m->roots[i]);
+				return m3_err_set(e, M3_EDATA, "trees: root %d is no node",
+						  m->roots[i]);
 	}
 	return M3_OK;
 }

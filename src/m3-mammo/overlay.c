@@ -29,8 +29,8 @@ circle(struct canvas *c, double cx, double cy, double r, int thick, unsigned cha
 	for (int t = 0; t < thick; t++)
 		for (int i = 0; i < steps; i++) {
 			double a = 2 * 3.14159265358979 * i / steps;
-			dot(c, (int)lround(cx + (r + t) * cos(a)), (int)lround(cy + (r + t) * sin(a)),
-			    col);
+			dot(c, (int)lround(cx + (r + t) * cos(a)),
+			    (int)lround(cy + (r + t) * sin(a)), col);
 		}
 }
 
@@ -46,7 +46,8 @@ text(struct canvas *c, int x, int y, const char *s, int mag, unsigned char col)
 				if (g[r] & (0x10 >> b))
 					for (int dy = 0; dy < mag; dy++)
 						for (int dx = 0; dx < mag; dx++)
-							dot(c, x + b * mag + dx, y + r * mag + dy, col);
+							dot(c, x + b * mag + dx, y + r * mag + dy,
+							    col);
 	}
 }
 
@@ -114,8 +115,9 @@ render(struct canvas *c, const struct mm_image *im, double scale, double lo, dou
 				for (size_t xx = sx0; xx < sx1; xx++)
 					s += im->px[yy * im->w + xx];
 			s = (s / (double)((sy1 - sy0) * (sx1 - sx0)) - lo) * g;
-			c->p[(size_t)y * c->w + x] = (unsigned char)(s < 0 ? 0 : s > GREYS - 1 ? GREYS - 1
-												  : s + 0.5);
+			c->p[(size_t)y * c->w + x] = (unsigned char)(s < 0           ? 0
+								     : s > GREYS - 1 ? GREYS - 1
+										     : s + 0.5);
 		}
 	}
 }
@@ -141,8 +143,8 @@ marks(struct canvas *c, const struct mm_image *im, const struct mm_result *r, do
 		double rad = q->f[MM_F_DIAM] / im->sx / 2 * scale + 3 + 2 * thick;
 		circle(c, q->cx * scale, q->cy * scale, rad, thick, C_RED);
 		snprintf(buf, sizeof(buf), "%d", q->id);
-		label(c, (int)(q->cx * scale + rad + 2 * thick), (int)(q->cy * scale - 3 * mag), buf,
-		      mag, C_CYAN);
+		label(c, (int)(q->cx * scale + rad + 2 * thick), (int)(q->cy * scale - 3 * mag),
+		      buf, mag, C_CYAN);
 	}
 	snprintf(buf, sizeof(buf), "%s %s", im->laterality ? im->laterality : "",
 		 im->view ? im->view : "");

@@ -48,8 +48,7 @@ run_cuda(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
 
 static int
 run_cpu(struct mm_result *r, struct mm_work *wk, const struct mm_image *im,
-	const struct mm_mask *mk, const struct mm_params *p, struct m3_pool *pool,
-	struct m3_err *e)
+	const struct mm_mask *mk, const struct mm_params *p, struct m3_pool *pool, struct m3_err *e)
 {
 	double t = mm_now();
 	int rc;

@@ -124,9 +124,9 @@ cluster_json(FILE *f, const struct mm_cluster *q, const struct mm_result *r,
 static void
 timings_json(FILE *f, const struct mm_timing *t)
 {
-	const char *names[] = {"mask", "enhance", "detect", "features",
+	const char *names[] = {"mask",     "enhance", "detect",  "features",
 			       "classify", "cluster", "overlay", "total"};
-	const double v[] = {t->mask,	 t->enhance, t->detect,	 t->features,
+	const double v[] = {t->mask,     t->enhance, t->detect,  t->features,
 			    t->classify, t->cluster, t->overlay, t->total};
 
 	fputc('{', f);

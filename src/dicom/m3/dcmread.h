@@ -25,20 +25,21 @@ struct m3_dcm_src {
 };
 
 #define M3_DCM_UID 65 /* a UID of at most 64 characters and its NUL */
-#define M3_DCM_CS 72  /* a short string (CS, LO, PN component) and its NUL */
+#define M3_DCM_CS 72 /* a short string (CS, LO, PN component) and its NUL */
 
 /* What m3_dcm_scan found; M3_DCM_IMAGE is the only kind that can be decoded. */
 enum m3_dcm_kind {
-	M3_DCM_NOT_DICOM = 1, /* no DICM magic and no plausible raw data set: skipped with a warning */
-	M3_DCM_NOT_IMAGE,     /* DICOM without pixel data (SR, DICOMDIR, presentation state) */
-	M3_DCM_CORRUPT,	      /* DICOM, but truncated, inconsistent or unreadable */
+	M3_DCM_NOT_DICOM =
+		1, /* no DICM magic and no plausible raw data set: skipped with a warning */
+	M3_DCM_NOT_IMAGE, /* DICOM without pixel data (SR, DICOMDIR, presentation state) */
+	M3_DCM_CORRUPT, /* DICOM, but truncated, inconsistent or unreadable */
 	M3_DCM_IMAGE,
 };
 
 /* Geometry and value transform of one frame.  NaN where the data set does not say. */
 struct m3_dcm_frame {
-	double ipp[3];	   /* Image Position (Patient), mm */
-	double iop[6];	   /* Image Orientation (Patient): row then column direction cosines */
+	double ipp[3]; /* Image Position (Patient), mm */
+	double iop[6]; /* Image Orientation (Patient): row then column direction cosines */
 	double spacing[2]; /* Pixel Spacing: between rows, between columns */
 	double slope, intercept;
 	double wc, ww; /* first window center and width */
@@ -52,8 +53,8 @@ struct m3_dcm_info {
 	char study_uid[M3_DCM_UID];
 	char modality[M3_DCM_CS];
 	char photometric[M3_DCM_CS];
-	char laterality[M3_DCM_CS];   /* Image Laterality, else Laterality */
-	char view[M3_DCM_CS];	      /* View Position */
+	char laterality[M3_DCM_CS]; /* Image Laterality, else Laterality */
+	char view[M3_DCM_CS]; /* View Position */
 	char presentation[M3_DCM_CS]; /* Presentation Intent Type */
 	char rescale_type[M3_DCM_CS];
 	/* identifiers, only ever written with --keep-phi */
@@ -63,13 +64,13 @@ struct m3_dcm_info {
 	char series_desc[M3_DCM_CS];
 	long series_number, instance_number; /* LONG_MIN when absent */
 	unsigned rows, cols, frames, samples, bits_alloc, bits_stored, high_bit, pixel_rep;
-	int encapsulated;     /* compressed transfer syntax */
+	int encapsulated; /* compressed transfer syntax */
 	unsigned long long raw_offset; /* native little-endian grey or interleaved RGB pixel
 					* data starts here (0: it must go through GDCM) */
-	int imager_spacing;   /* spacing came from Imager Pixel Spacing (projection images) */
-	int enhanced;	      /* per-frame functional groups were read */
+	int imager_spacing; /* spacing came from Imager Pixel Spacing (projection images) */
+	int enhanced; /* per-frame functional groups were read */
 	int guessed_position; /* classic multi-frame: frames 1.. placed from the first frame */
-	size_t pixel_bytes;   /* rows * cols * samples * bits_alloc / 8 * frames, checked */
+	size_t pixel_bytes; /* rows * cols * samples * bits_alloc / 8 * frames, checked */
 	struct m3_dcm_frame *frame; /* frames entries, malloc'd by the shim */
 };
 
