@@ -137,7 +137,7 @@ fuzz: $(B)/fuzz/fuzz_vol
 lint:
 	clang-format --dry-run -Werror $(filter-out %_default.h,$(wildcard src/*/*.[ch] \
 		src/*/*/*.h src/*/*.cpp src/*/*.cu)) $(wildcard tests/unit/*.c tests/tools/*.c fuzz/*.c)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 --inline-suppr \
 		--suppress=missingIncludeSystem -Isrc/libm3 -Isrc/net -Isrc/dicom src/libm3 src/net \
 		$(wildcard src/m3-*)
 	mandoc -Tlint -Wwarning $(MANS)

@@ -184,14 +184,21 @@ m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 		o->fp = stdout;
 		return M3_OK;
 	}
-	/* a device or FIFO (/dev/null, a named pipe) is written in place: renaming a regular
-	 * file over it would replace the device */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
+	/* A device, FIFO or symbolic link (/dev/null, a named pipe, /dev/stdout) is written
+	 * in place: renaming a file over it would replace the device or the link, not write
+	 * where it leads. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			return m3_err_set(e, M3_EUSAGE, "%s: is a directory", path);
 		if ((o->fp = fopen(path, "wb")) == NULL)
 			return m3_err_set(e, errno_code(errno) == M3_EACCESS ? M3_EACCESS : M3_EIO,
 					  "%s: %s", path, strerror(errno));
+		if (binary && isatty(fileno(o->fp))) {
+			fclose(o->fp);
+			o->fp = NULL;
+			return m3_err_set(e, M3_EUSAGE,
+					  "%s: refusing to write binary data to a terminal", path);
+		}
 		return M3_OK;
 	}
 	slash = strrchr(path, '/');

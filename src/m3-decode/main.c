@@ -119,7 +119,7 @@ parse(int argc, char *argv[], struct m3d_opts *o)
 			o->progress = 1;
 			break;
 		case OPT_VERSION:
-			printf("m3-decode %s (GDCM %s)\n", M3_VERSION, m3_dcm_version());
+			printf("m3-decode (m3) %s (GDCM %s)\n", M3_VERSION, m3_dcm_version());
 			return 0;
 		default:
 			usage(stderr);

@@ -205,6 +205,8 @@ gz_write(FILE *f, const char *name, z_stream *zs, const void *buf, size_t n, int
 			zr = deflate(zs, finish && n == 0 ? Z_FINISH : Z_NO_FLUSH);
 			size_t got = sizeof(out) - zs->avail_out;
 			errno = 0;
+			/* deflate() has written out[0..got) (cppcheck cannot see it) */
+			// cppcheck-suppress uninitvar
 			if (zr == Z_STREAM_ERROR || (got > 0 && fwrite(out, 1, got, f) != got))
 				return werr(name, e);
 		} while (zs->avail_out == 0);

@@ -134,6 +134,12 @@ check '-o into a FIFO writes through it and leaves it a FIFO' '
 	run volcat -o f a.nrrd && wait && expect_code 0 && test -p f && cmp a.nrrd got
 '
 
+check '-o through a symbolic link writes where it leads and keeps the link' '
+	volgen -t uint8 4 4 >a.nrrd && : >target && ln -s target so &&
+	run volcat -o so a.nrrd && expect_code 0 && test -L so && cmp a.nrrd target &&
+	ln -s /proc/self/fd/1 fd1 && volcat -o fd1 a.nrrd >viafd && test -L fd1 && cmp a.nrrd viafd
+'
+
 check 'missing input file: exit 3, names the file' '
 	run volcat nothere.nrrd && expect_code 3 &&
 	expect_err "volcat: nothere.nrrd: No such file or directory"

@@ -31,10 +31,10 @@ void m3_close_in(FILE *fp);
 /*
  * An output file written to a temporary name beside it (mode 0600) and renamed on
  * commit, so a failure leaves nothing behind.  "-" or NULL is stdout, which is never
- * removed, and so is an existing device or FIFO (/dev/null), written in place.  Binary
- * output to a terminal is refused with M3_EUSAGE.  A SIGINT, SIGTERM or
- * SIGHUP removes the temporary files still open (up to 256 at once).  Safe to use from
- * pool workers.
+ * removed, and so is an existing device, FIFO or symbolic link (/dev/null, /dev/stdout),
+ * written in place.  Binary output to a terminal is refused with M3_EUSAGE.  A SIGINT,
+ * SIGTERM or SIGHUP removes the temporary files still open (up to 256 at once).  Safe to
+ * use from pool workers.
  */
 struct m3_out {
 	FILE *fp;
