@@ -221,10 +221,13 @@ overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, stru
 	}
 	if ((name = out_name(R->o->out, R->n)) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	if (m3_out_open(&out, name, 1, e) != M3_OK ||
-	    mm_overlay_write(out.fp, im, mk, r, &R->o->ov, e) != M3_OK) {
-		if (e->code != M3_EUSAGE && out.fp != NULL)
-			m3_out_abort(&out);
+	/* m3_out_open names the file in its message already; the PNG writer does not */
+	if (m3_out_open(&out, name, 1, e) != M3_OK) {
+		free(name);
+		return e->code;
+	}
+	if (mm_overlay_write(out.fp, im, mk, r, &R->o->ov, e) != M3_OK) {
+		m3_out_abort(&out);
 		m3_err_prefix(e, "%s", name);
 		free(name);
 		return e->code;
