@@ -90,7 +90,7 @@ testtools: $(TESTTOOLS)
 
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(M3_CPPFLAGS) $(M3_CFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS_CORE)
+	$(CC) $(M3_CPPFLAGS) $(M3_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_CORE)
 
 $(B)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)

@@ -24,8 +24,10 @@ for t in "$@"; do
 	[ "$rc" -ne 0 ] && failed_names="$failed_names $t"
 done
 
-# TAP scripts: the CLI tests, the tests against real servers, then the browser test
-for t in tests/cli/t*.sh tests/integration/run.sh tests/integration/slurm.sh tests/web/run.sh; do
+# TAP scripts: the CLI tests, the tests against real servers, the browser test, and the
+# CUDA parity tests (they skip with the reason where no GPU is)
+for t in tests/cli/t*.sh tests/integration/run.sh tests/integration/slurm.sh tests/web/run.sh \
+	tests/gpu/*-parity.sh; do
 	[ -e "$t" ] || continue
 	echo "== $t"
 	sh "$t" >"$log" 2>&1
