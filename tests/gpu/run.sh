@@ -34,7 +34,7 @@ best() {
 	b=
 	for i in 1 2 3; do
 		s=$(date +%s.%N)
-		"$@" >/dev/null 2>&1
+		"$@" >/dev/null 2>&1 || { echo "failed (exit $?)"; return; }
 		t=$(echo "$(date +%s.%N) - $s" | bc 2>/dev/null || echo 0)
 		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc)" -eq 1 ]; then b=$t; fi
 	done
