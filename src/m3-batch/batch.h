@@ -3,6 +3,7 @@
 #define M3_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "m3/err.h"
@@ -52,13 +53,19 @@ struct fold {
 };
 
 struct batch {
-	char *results; /* absolute path of the results folder */
+	char *results; /* absolute path of the results folder; with -o s3://, of the state folder */
 	const char *pipeline;
 	long retries;
 	double backoff;
 	int force;
 	const char *job; /* Slurm "JOB_TASK" of this runner, or NULL */
 	int parent_pid; /* the local batch that forked the runner, or 0 */
+	/* Results in S3 (-o s3://bucket/prefix/); s3 is NULL for a results folder. */
+	const char *s3; /* the prefix, ending in '/' */
+	const char *work; /* absolute: the studies' {out} are work/m3-batch.UID.HASH/<id> */
+	const char *const *push_opt; /* --push-opt words for m3-push */
+	size_t npush_opt;
+	const char *push, *fetch; /* m3-push and m3-fetch: beside this binary, else from PATH */
 };
 
 /* manifest.c */
@@ -68,6 +75,7 @@ int manifest_save(const struct manifest *m, const char *path, struct m3_err *e);
 void manifest_release(struct manifest *m);
 /* The id of one input, before the manifest makes ids unique (exposed for tests via --list). */
 char *manifest_base_id(const char *input);
+uint32_t fnv1a(const char *s);
 
 /* fsutil.c */
 char *path_join(const char *a, const char *b, const char *c);
@@ -106,6 +114,31 @@ int status_print(const char *results, const struct manifest *m, struct fold *f, 
 
 /* study.c: runs one study through all its attempts; a RUN_* code, err line in errline. */
 int study_run(const struct batch *b, const struct study *s, char *errline, size_t errsz);
+/* Runs argv (stdout and stderr into logfd) as the pipeline runs, cancelled with it; its exit
+ * status (128+N for signal N) and last line on stderr, or -1 when it could not start. */
+int tool_run(char *const argv[], int logfd, char *errline, size_t errsz);
+/* Nonzero once the runner got SIGINT, SIGTERM or SIGHUP. */
+int study_cancelled(void);
+
+/* s3.c */
+/* "s3://bucket/prefix" made "s3://bucket/prefix/"; M3_EUSAGE when it is not one. */
+int s3_prefix(const char *url, char **out, struct m3_err *e);
+/* The default state folder of a prefix: m3-batch-state/<8 hex digits of its FNV-1a hash>. */
+char *s3_state_default(const char *prefix);
+/* The m3 tool name beside this binary, else name itself (looked up in PATH). */
+char *tool_path(const char *name);
+/* The temporary folder of a study's {out}: work/m3-batch.UID.HASH/id, HASH of the state
+ * folder's path (the runner makes it). */
+char *s3_work_dir(const struct batch *b, const char *id);
+/* Puts every file of dir under prefix/id/ with m3-push, then stamp as prefix/id/.m3-batch-done.
+ * m3-push's exit status (0: all there) and its error line. */
+int s3_upload(const struct batch *b, const struct study *s, const char *dir, const char *stamp,
+	      int logfd, char *errline, size_t errsz);
+/* Whether prefix/id/.m3-batch-done exists (m3-fetch -l): 1 yes, 0 no, -1 not known, with
+ * m3-fetch's exit status in *status (-1: not started) and its error line. */
+int s3_remote_done(const struct batch *b, const char *id, int *status, char *errline, size_t errsz);
+/* prefix + id + "/" + rest */
+char *s3_url(const struct batch *b, const char *id, const char *rest);
 
 /* slurm.c */
 struct slurm_opts {
@@ -116,6 +149,7 @@ struct slurm_opts {
 	const char **extra;
 	size_t nextra;
 	const char *self; /* absolute path of this binary */
+	const char *work; /* --work as given (each node resolves its own default), or NULL */
 };
 int slurm_submit(const struct batch *b, const struct manifest *todo, const struct slurm_opts *o,
 		 char *jobid, size_t jobsz, struct m3_err *e);

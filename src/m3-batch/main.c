@@ -1,14 +1,17 @@
 /* m3-batch: run a pipeline over many studies, on this machine (-j N) or as a Slurm job array. */
 #define _DEFAULT_SOURCE /* realpath */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
 #include "local.h"
 #include "m3/cli.h"
+#include "m3/json.h"
 
 enum {
 	OPT_BACKOFF = 256,
@@ -19,41 +22,47 @@ enum {
 	OPT_ONLY,
 	OPT_PARTITION,
 	OPT_PROGRESS,
+	OPT_PUSH_OPT,
 	OPT_RETRY_FAILED,
 	OPT_RETRY_Q,
 	OPT_RUN_ONE,
 	OPT_SBATCH,
 	OPT_SLURM,
+	OPT_STATE,
 	OPT_STATUS,
 	OPT_TIME,
 	OPT_VERSION,
+	OPT_WORK,
 };
 
 #define MAXLIST 256
 
 struct opts {
-	const char *manifest, *results, *status, *cancel;
+	const char *manifest, *results, *status, *cancel, *state, *work;
 	long retries, max_running, run_one;
 	double backoff;
 	unsigned jobs;
 	int force, json, list, progress, quiet, verbose, retry_failed, retry_q, slurm;
-	const char *only[MAXLIST], *extra[MAXLIST];
-	size_t nonly, nextra;
+	const char *only[MAXLIST], *extra[MAXLIST], *push_opt[MAXLIST];
+	size_t nonly, nextra, npush_opt;
 	struct slurm_opts so;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: m3-batch [-fqv] [-j jobs] [-r retries] [--backoff seconds] [--only id]\n"
-		   "                [--retry-failed] [--retry-quarantined] [--progress]\n"
-		   "                -m manifest -o results -- pipeline\n"
-		   "       m3-batch --slurm [--gpus-per-task n] [--time limit] [--partition name]\n"
-		   "                [--max-running n] [--sbatch option] ... -m manifest -o results "
-		   "-- pipeline\n"
-		   "       m3-batch --status results [-J]\n"
-		   "       m3-batch --cancel results\n"
-		   "       m3-batch --list -m manifest\n");
+	fprintf(f,
+		"usage: m3-batch [-fqv] [-j jobs] [-r retries] [--backoff seconds] [--only id]\n"
+		"                [--retry-failed] [--retry-quarantined] [--progress]\n"
+		"                -m manifest -o results -- pipeline\n"
+		"       m3-batch [options above] [--state dir] [--work dir] [--push-opt option]\n"
+		"                -m manifest -o s3://bucket/prefix/ -- pipeline\n"
+		"       m3-batch --slurm [--gpus-per-task n] [--time limit] [--partition name]\n"
+		"                [--max-running n] [--sbatch option] ... -m manifest -o results "
+		"-- pipeline\n"
+		"       m3-batch --status results|s3://bucket/prefix/ [--state dir] [-J]\n"
+		"       m3-batch --cancel results|s3://bucket/prefix/ [--state dir]\n"
+		"       m3-batch --list -m manifest\n");
 }
 
 static void
@@ -64,6 +73,16 @@ help(void)
 	       "replaced.\n"
 	       "  -m, --manifest FILE      inputs, one a line ('#' comments); - is stdin\n"
 	       "  -o, --output DIR         results folder: DIR/<id>/ per finished study\n"
+	       "  -o, --output s3://B/P/   results to S3: s3://B/P/<id>/ per finished study, "
+	       "its\n"
+	       "                           .m3-batch-done stamp last (pushed with m3-push)\n"
+	       "      --state DIR          with s3://: local status, logs, locks (default\n"
+	       "                           ./m3-batch-state/<hash of the prefix>)\n"
+	       "      --work DIR           with s3://: where {out} folders are made (default "
+	       "$TMPDIR\n"
+	       "                           or /tmp)\n"
+	       "      --push-opt OPTION    with s3://: one more m3-push option, as --name=value\n"
+	       "                           (--push-opt=--sse=none; repeatable)\n"
 	       "  -j, --jobs N             studies at once on this machine (default 1; 0: cores)\n"
 	       "  -r, --retries N          retries of a study that exits 4 (default 3)\n"
 	       "      --backoff SECONDS    first retry delay, doubled each time, jittered (default "
@@ -109,6 +128,7 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		{"output", required_argument, NULL, 'o'},
 		{"partition", required_argument, NULL, OPT_PARTITION},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"push-opt", required_argument, NULL, OPT_PUSH_OPT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"retries", required_argument, NULL, 'r'},
 		{"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
@@ -116,10 +136,12 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		{"run-one", required_argument, NULL, OPT_RUN_ONE},
 		{"sbatch", required_argument, NULL, OPT_SBATCH},
 		{"slurm", no_argument, NULL, OPT_SLURM},
+		{"state", required_argument, NULL, OPT_STATE},
 		{"status", required_argument, NULL, OPT_STATUS},
 		{"time", required_argument, NULL, OPT_TIME},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"work", required_argument, NULL, OPT_WORK},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -179,6 +201,16 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		case OPT_PROGRESS:
 			o->progress = 1;
 			break;
+		case OPT_PUSH_OPT:
+			if (optarg[0] != '-' || strpbrk(optarg, "\n\r") != NULL)
+				rc = m3_err_set(e, M3_EUSAGE,
+						"--push-opt: \"%s\" is not one m3-push option",
+						optarg);
+			else if (o->npush_opt == MAXLIST)
+				rc = m3_err_set(e, M3_EUSAGE, "--push-opt: more than %d", MAXLIST);
+			else
+				o->push_opt[o->npush_opt++] = optarg;
+			break;
 		case 'q':
 			o->quiet = 1;
 			m3_cli_quiet(1);
@@ -204,6 +236,9 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		case OPT_SLURM:
 			o->slurm = 1;
 			break;
+		case OPT_STATE:
+			o->state = optarg;
+			break;
 		case OPT_STATUS:
 			o->status = optarg;
 			break;
@@ -216,6 +251,9 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		case OPT_VERSION:
 			m3_print_version();
 			exit(0);
+		case OPT_WORK:
+			o->work = optarg;
+			break;
 		default:
 			usage(stderr);
 			exit(2);
@@ -243,6 +281,12 @@ join(int argc, char *argv[])
 		strcat(s, argv[i]);
 	}
 	return s;
+}
+
+static int
+is_s3(const char *p)
+{
+	return p != NULL && strncmp(p, "s3://", 5) == 0;
 }
 
 static int
@@ -311,9 +355,104 @@ batch_exit(const struct opts *o, const struct manifest *m, const struct fold *f,
 			snprintf(more + strlen(more), sizeof(more) - strlen(more), ", %zu failed",
 				 nf);
 		m3_warn("%zu of %zu studies done%s (m3-batch --status %s)", nd, nsel, more,
-			o->results);
+			o->state != NULL && is_s3(o->results) ? o->state : o->results);
 	}
 	return nf ? 1 : nr ? 4 : nq ? 3 : 0;
+}
+
+static void
+batch_release(struct batch *b)
+{
+	free(b->results);
+	free((char *)b->s3);
+	free((char *)b->work);
+	free((char *)b->push);
+	free((char *)b->fetch);
+	b->results = NULL;
+	b->s3 = b->work = b->push = b->fetch = NULL;
+}
+
+/* The state folder of a batch with results in S3: --state, or the prefix's default. */
+static char *
+state_dir(const struct opts *o, const char *prefix)
+{
+	return o->state != NULL ? strdup(o->state) : s3_state_default(prefix);
+}
+
+enum { S3_STATUS, S3_RUN, S3_RUN_ONE };
+
+/* With -o s3://: the prefix, the state folder (made for a run), the work folder, the tools. */
+static int
+setup_s3(const struct opts *o, struct batch *b, const char *url, int mode, struct m3_err *e)
+{
+	char *prefix, *state = NULL, real[PATH_MAX];
+	const char *work = o->work, *tmpdir = getenv("TMPDIR");
+	int rc;
+
+	if ((rc = s3_prefix(url, &prefix, e)) != M3_OK)
+		return rc;
+	b->s3 = prefix;
+	if ((state = state_dir(o, prefix)) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if (mode == S3_RUN && (rc = mkdir_p(state, e)) != M3_OK) {
+		free(state);
+		return rc;
+	}
+	if (realpath(state, real) == NULL) {
+		rc = mode == S3_RUN
+			     ? m3_err_set(e, M3_EIO, "%s: cannot resolve", state)
+			     : m3_err_set(e, M3_EDATA,
+					  "%s: no state of %s here (give its --state folder)",
+					  state, prefix);
+		free(state);
+		return rc;
+	}
+	free(state);
+	if ((b->results = strdup(real)) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if (mode == S3_STATUS)
+		return M3_OK;
+	if (work == NULL)
+		work = tmpdir != NULL && tmpdir[0] != '\0' ? tmpdir : "/tmp";
+	if ((rc = mkdir_p(work, e)) != M3_OK)
+		return rc;
+	if (realpath(work, real) == NULL)
+		return m3_err_set(e, M3_EIO, "%s: cannot resolve", work);
+	b->work = strdup(real);
+	b->push = tool_path("m3-push");
+	b->fetch = tool_path("m3-fetch");
+	b->push_opt = o->push_opt;
+	b->npush_opt = o->npush_opt;
+	if (b->work == NULL || b->push == NULL || b->fetch == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	return M3_OK;
+}
+
+/* A state folder serves one prefix: it is recorded in .m3-batch/s3 on the first run. */
+static int
+own_prefix(const struct batch *b, struct m3_err *e)
+{
+	char *p = path_join(b->results, ".m3-batch/s3", NULL), *data, *line = NULL;
+	size_t n = strlen(b->s3) + 2;
+	int rc = M3_OK;
+
+	if (p == NULL || (line = malloc(n)) == NULL) {
+		free(p);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	snprintf(line, n, "%s\n", b->s3);
+	if ((data = read_all(p, NULL, e)) == NULL)
+		rc = e->code == M3_EDATA ? write_atomic(p, line, strlen(line), e) : e->code;
+	else if (strcmp(data, line) != 0) {
+		data[strcspn(data, "\n")] = '\0';
+		rc = m3_err_set(e, M3_EUSAGE,
+				"%s: the state of %s, not of %s (give another --state)", b->results,
+				data, b->s3);
+	}
+	free(data);
+	free(line);
+	free(p);
+	return rc;
 }
 
 static int
@@ -322,18 +461,25 @@ prepare(struct opts *o, struct batch *b, struct m3_err *e)
 	char *dir, real[PATH_MAX];
 	int rc;
 
-	if (strncmp(o->results, "s3://", 5) == 0 || strstr(o->results, "://") != NULL)
+	if (is_s3(o->results)) {
+		if ((rc = setup_s3(o, b, o->results, S3_RUN, e)) != M3_OK)
+			return rc;
+	} else if (strstr(o->results, "://") != NULL) {
+		return m3_err_set(e, M3_EUSAGE,
+				  "%s: results go to a folder or an s3://bucket/prefix/",
+				  o->results);
+	} else if (o->state != NULL || o->work != NULL || o->npush_opt > 0) {
 		return m3_err_set(
 			e, M3_EUSAGE,
-			"%s: results in an object store are not supported yet: write to a "
-			"folder, then m3-push it",
-			o->results);
-	if ((rc = mkdir_p(o->results, e)) != M3_OK)
-		return rc;
-	if (realpath(o->results, real) == NULL)
-		return m3_err_set(e, M3_EIO, "%s: cannot resolve", o->results);
-	if ((b->results = strdup(real)) == NULL)
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
+			"--state, --work and --push-opt are for results in S3 (-o s3://...)");
+	} else {
+		if ((rc = mkdir_p(o->results, e)) != M3_OK)
+			return rc;
+		if (realpath(o->results, real) == NULL)
+			return m3_err_set(e, M3_EIO, "%s: cannot resolve", o->results);
+		if ((b->results = strdup(real)) == NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
 	static const char *const sub[] = {".m3-batch/lock", ".m3-batch/tmp", ".m3-batch/log"};
 	for (size_t i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
 		if ((dir = path_join(b->results, sub[i], NULL)) == NULL)
@@ -343,7 +489,97 @@ prepare(struct opts *o, struct batch *b, struct m3_err *e)
 		if (rc != M3_OK)
 			return rc;
 	}
-	return M3_OK;
+	return b->s3 != NULL ? own_prefix(b, e) : M3_OK;
+}
+
+/* Records a study that S3 says is done (its stamp is there) but this state does not know. */
+static int
+adopt(const struct batch *b, const struct study *s, struct m3_err *e)
+{
+	char *tmp = path_join(b->results, ".m3-batch/tmp", s->id), *sp = NULL, *dest = NULL;
+	char *url = s3_url(b, s->id, ""), *buf = NULL, t[32];
+	size_t len = 0;
+	FILE *f = NULL;
+	int rc = M3_OK;
+
+	if (tmp == NULL || url == NULL || (sp = path_join(tmp, ".m3-batch-done", NULL)) == NULL ||
+	    (dest = path_join(b->results, s->id, NULL)) == NULL ||
+	    (f = open_memstream(&buf, &len)) == NULL) {
+		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+		goto out;
+	}
+	time_iso(t);
+	fputs("{\"id\":", f);
+	m3_json_str(f, s->id);
+	fputs(",\"input\":", f);
+	m3_json_str(f, s->input);
+	fputs(",\"results\":", f);
+	m3_json_str(f, url);
+	fprintf(f, ",\"found\":\"%s\",\"host\":", t);
+	m3_json_str(f, hostname_str());
+	fputs("}\n", f);
+	if (fclose(f) != 0) {
+		f = NULL;
+		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+		goto out;
+	}
+	f = NULL;
+	rm_rf(tmp);
+	if (mkdir(tmp, 0777) != 0 || write_atomic(sp, buf, len, e) != M3_OK ||
+	    rename(tmp, dest) != 0) {
+		if (e->code == M3_OK)
+			m3_err_set(e, M3_EIO, "%s: %s", dest, strerror(errno));
+		rc = e->code;
+		rm_rf(tmp);
+		goto out;
+	}
+	struct event ev = {s->id, s->input, ST_DONE, 0, 0, -1, NULL, NULL};
+	rc = state_append(b->results, &ev, e);
+out:
+	if (f != NULL)
+		fclose(f);
+	free(buf);
+	free(tmp);
+	free(sp);
+	free(dest);
+	free(url);
+	return rc;
+}
+
+/* Studies with no local state at all may have been done from another state folder or
+ * machine: their stamp in S3 says so. */
+static void
+look_in_s3(const struct opts *o, const struct batch *b, const struct manifest *m, struct fold *f)
+{
+	char err[1024];
+	struct m3_err e;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int st, r;
+		if (!selected(o, m->v[i].id) || f[i].state != ST_PENDING || f[i].attempt != 0 ||
+		    f[i].exit != -1 || study_locked(b->results, m->v[i].id))
+			continue;
+		r = s3_remote_done(b, m->v[i].id, &st, err, sizeof(err));
+		if (r < 0) {
+			m3_warn("cannot look for stamps in %s (%s); studies with no local state "
+				"run "
+				"again",
+				b->s3, err[0] != '\0' ? err : "m3-fetch failed");
+			return;
+		}
+		if (r == 0)
+			continue;
+		m3_err_init(&e);
+		if (adopt(b, &m->v[i], &e) != M3_OK) {
+			m3_warn("%s", e.msg);
+			continue;
+		}
+		f[i].state = ST_DONE;
+		f[i].exit = 0;
+		if (o->verbose)
+			m3_warn("%s: done by an earlier run (its stamp is in %s%s/)", m->v[i].id,
+				b->s3, m->v[i].id);
+	}
 }
 
 static int
@@ -387,6 +623,7 @@ submit(struct opts *o, const struct batch *b, const struct manifest *m, const si
 	o->so.max_running = o->max_running;
 	o->so.extra = o->extra;
 	o->so.nextra = o->nextra;
+	o->so.work = o->work;
 	rc = slurm_submit(b, &sub, &o->so, jobid, sizeof(jobid), e);
 	free(sub.v);
 	if (rc != M3_OK)
@@ -400,7 +637,10 @@ submit(struct opts *o, const struct batch *b, const struct manifest *m, const si
 static int
 run_batch(struct opts *o, const char *pipeline)
 {
-	struct batch b = {NULL, pipeline, o->retries, o->backoff, o->force, NULL, 0};
+	struct batch b = {.pipeline = pipeline,
+			  .retries = o->retries,
+			  .backoff = o->backoff,
+			  .force = o->force};
 	struct manifest m;
 	struct fold *f;
 	struct m3_err e;
@@ -433,6 +673,8 @@ run_batch(struct opts *o, const char *pipeline)
 		rc = m3_report(&e);
 		goto out;
 	}
+	if (b.s3 != NULL && !o->force)
+		look_in_s3(o, &b, &m, f);
 	for (size_t i = 0; i < m.n; i++)
 		if (selected(o, m.v[i].id) && wanted(o, &f[i]))
 			todo[n++] = i;
@@ -468,45 +710,79 @@ out:
 		fold_release(f, m.n);
 	free(f);
 	free(todo);
-	free(b.results);
+	batch_release(&b);
 	manifest_release(&m);
 	return rc;
+}
+
+/* The folder that --status or --cancel reads: a results folder, or the state of a prefix. */
+static char *
+status_dir(const struct opts *o, const char *arg, struct m3_err *e)
+{
+	struct batch b = {0};
+	char *dir;
+
+	if (!is_s3(arg)) {
+		if (o->state != NULL) {
+			m3_err_set(e, M3_EUSAGE, "--state is for results in S3 (s3://...)");
+			return NULL;
+		}
+		if ((dir = strdup(arg)) == NULL)
+			m3_err_set(e, M3_ENOMEM, "out of memory");
+		return dir;
+	}
+	if (setup_s3(o, &b, arg, S3_STATUS, e) != M3_OK) {
+		batch_release(&b);
+		return NULL;
+	}
+	dir = b.results;
+	b.results = NULL;
+	batch_release(&b);
+	return dir;
 }
 
 static int
 show_status(const struct opts *o)
 {
-	char *p = path_join(o->status, ".m3-batch/manifest", NULL);
 	struct manifest m;
 	struct fold *f;
 	struct m3_err e;
+	char *dir, *p;
+	int rc;
 
 	m3_err_init(&e);
-	if (p == NULL) {
+	if ((dir = status_dir(o, o->status, &e)) == NULL)
+		return m3_report(&e);
+	if ((p = path_join(dir, ".m3-batch/manifest", NULL)) == NULL) {
+		free(dir);
 		m3_err_set(&e, M3_ENOMEM, "out of memory");
 		return m3_report(&e);
 	}
 	if (manifest_load(&m, p, &e) != M3_OK) {
 		free(p);
 		if (e.code == M3_EDATA)
-			m3_err_set(&e, M3_EDATA, "%s: not an m3-batch results folder", o->status);
+			m3_err_set(&e, M3_EDATA, "%s: not an m3-batch results folder", dir);
+		free(dir);
 		return m3_report(&e);
 	}
 	free(p);
 	if ((f = calloc(m.n ? m.n : 1, sizeof(*f))) == NULL ||
-	    state_fold(o->status, &m, f, &e) != M3_OK) {
+	    state_fold(dir, &m, f, &e) != M3_OK) {
 		if (f == NULL)
 			m3_err_set(&e, M3_ENOMEM, "out of memory");
 		free(f);
+		free(dir);
 		manifest_release(&m);
 		return m3_report(&e);
 	}
-	slurm_overlay(o->status, &m, f);
-	status_print(o->status, &m, f, o->json, stdout);
+	slurm_overlay(dir, &m, f);
+	status_print(dir, &m, f, o->json, stdout);
 	fold_release(f, m.n);
 	free(f);
+	free(dir);
 	manifest_release(&m);
-	return m3_stdout_close(&e) != M3_OK ? m3_report(&e) : 0;
+	rc = m3_stdout_close(&e) != M3_OK ? m3_report(&e) : 0;
+	return rc;
 }
 
 static int
@@ -527,14 +803,24 @@ list(const struct opts *o)
 static int
 run_one(const struct opts *o, int argc, char *argv[])
 {
-	struct batch b = {NULL, NULL, o->retries, o->backoff, 0, NULL, 0};
+	struct batch b = {.retries = o->retries, .backoff = o->backoff};
 	char real[PATH_MAX];
 	struct m3_err e;
+	int rc;
 
 	m3_err_init(&e);
 	if (argc != 1 || o->results == NULL) {
 		usage(stderr);
 		return 2;
+	}
+	if (is_s3(o->results)) {
+		if (setup_s3(o, &b, o->results, S3_RUN_ONE, &e) != M3_OK) {
+			batch_release(&b);
+			return m3_report(&e);
+		}
+		rc = slurm_run_one(b.results, argv[0], o->run_one, &b, &e);
+		batch_release(&b);
+		return rc;
 	}
 	if (realpath(o->results, real) == NULL) {
 		m3_err_set(&e, M3_EDATA, "%s: no such results folder", o->results);
@@ -573,8 +859,12 @@ main(int argc, char *argv[])
 	if (o.status != NULL)
 		return show_status(&o);
 	if (o.cancel != NULL) {
-		char jobs[1024];
-		if (slurm_cancel(o.cancel, jobs, sizeof(jobs), &e) != M3_OK)
+		char jobs[1024], *dir = status_dir(&o, o.cancel, &e);
+		if (dir == NULL)
+			return m3_report(&e);
+		rc = slurm_cancel(dir, jobs, sizeof(jobs), &e);
+		free(dir);
+		if (rc != M3_OK)
 			return m3_report(&e);
 		if (o.verbose)
 			m3_warn("cancelled %s", jobs);

@@ -28,7 +28,7 @@ scheme_len(const char *s)
 	return strncmp(s + n, "://", 3) == 0 ? n : 0;
 }
 
-static uint32_t
+uint32_t
 fnv1a(const char *s)
 {
 	uint32_t h = 2166136261u;

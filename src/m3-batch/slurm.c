@@ -105,6 +105,19 @@ check_opts(const struct slurm_opts *o, const char *results, struct m3_err *e)
 	return M3_OK;
 }
 
+/* One shell word, single-quoted. */
+static void
+put_word(FILE *f, const char *s)
+{
+	fputs(" '", f);
+	for (; *s != '\0'; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	fputc('\'', f);
+}
+
 static char *
 array_script(const struct batch *b, const struct slurm_opts *o, const char *sub, size_t n)
 {
@@ -139,9 +152,24 @@ array_script(const struct batch *b, const struct slurm_opts *o, const char *sub,
 		fprintf(f, "#SBATCH --partition=%s\n", o->partition);
 	for (size_t i = 0; i < o->nextra; i++)
 		fprintf(f, "#SBATCH %s\n", o->extra[i]);
-	fprintf(f,
-		"exec %s --run-one \"$SLURM_ARRAY_TASK_ID\" --retries %ld --backoff %g -o %s %s\n",
-		o->self, b->retries, b->backoff, b->results, sub);
+	fprintf(f, "exec %s --run-one \"$SLURM_ARRAY_TASK_ID\" --retries %ld --backoff %g", o->self,
+		b->retries, b->backoff);
+	if (b->s3 != NULL) { /* each task pushes its study itself */
+		fputs(" -o", f);
+		put_word(f, b->s3);
+		fprintf(f, " --state %s", b->results);
+		if (o->work != NULL) {
+			fputs(" --work", f);
+			put_word(f, o->work);
+		}
+		for (size_t i = 0; i < b->npush_opt; i++) {
+			fputs(" --push-opt", f);
+			put_word(f, b->push_opt[i]);
+		}
+		fprintf(f, " %s\n", sub);
+	} else {
+		fprintf(f, " -o %s %s\n", b->results, sub);
+	}
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -326,6 +326,66 @@ attempt_run(const struct batch *b, const struct study *s, const char *out, const
 	return M3_OK;
 }
 
+int
+study_cancelled(void)
+{
+	return cancelled != 0;
+}
+
+int
+tool_run(char *const argv[], int logfd, char *errline, size_t errsz)
+{
+	struct lines *l = calloc(1, sizeof(*l));
+	int p[2], st = 0;
+	pid_t pid;
+
+	errline[0] = '\0';
+	if (l == NULL || pipe(p) != 0) {
+		snprintf(errline, errsz, "m3-batch: %s: cannot start: %s", argv[0],
+			 strerror(errno));
+		free(l);
+		return -1;
+	}
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) == -1) {
+		snprintf(errline, errsz, "m3-batch: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(l);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(logfd, 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "m3-batch: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	child_pgid = pid;
+	if (cancelled)
+		kill(-pid, SIGKILL);
+	close(p[1]);
+	pump(p[0], logfd, l);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	kill(-pid, SIGKILL);
+	child_pgid = 0;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	copy_str(errline, errsz, l->last);
+	if (errline[0] == '\0' && st != 0)
+		snprintf(errline, errsz,
+			 st > 128 ? "%s: killed by signal %d" : "%s: exit %d with no message",
+			 argv[0], st > 128 ? st - 128 : st);
+	free(l);
+	return st;
+}
+
 /* Sleeps for the jittered backoff before attempt n+1; returns early when cancelled. */
 static void
 backoff_sleep(double base, int n, uint64_t *rnd)
@@ -373,6 +433,12 @@ stamp_json(const struct batch *b, const struct study *s, int attempts, double se
 		fputs(",\"job\":", f);
 		m3_json_str(f, b->job);
 	}
+	if (b->s3 != NULL) { /* where the results are */
+		char *url = s3_url(b, s->id, "");
+		fputs(",\"results\":", f);
+		m3_json_str(f, url != NULL ? url : b->s3);
+		free(url);
+	}
 	fputs("}\n", f);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -384,9 +450,8 @@ stamp_json(const struct batch *b, const struct study *s, int attempts, double se
 /* Puts the finished folder tmp in place as results/<id>, atomically. */
 static int
 publish(const struct batch *b, const struct study *s, const char *tmp, const char *logpath,
-	int attempts, double secs, struct m3_err *e)
+	const char *stamp, struct m3_err *e)
 {
-	char *stamp = stamp_json(b, s, attempts, secs);
 	char *sp = path_join(tmp, ".m3-batch-done", NULL),
 	     *lp = path_join(tmp, "m3-batch.log", NULL);
 	char *dest = path_join(b->results, s->id, NULL);
@@ -419,7 +484,6 @@ publish(const struct batch *b, const struct study *s, const char *tmp, const cha
 		rc = m3_err_set(e, M3_EIO, "%s: %s", dest, strerror(errno));
 	rename(lp, logpath); /* keep the log where a failed study's log is */
 out:
-	free(stamp);
 	free(sp);
 	free(lp);
 	free(dest);
@@ -454,6 +518,8 @@ lock_study(const char *results, const char *id, struct m3_err *e)
 
 struct paths {
 	char *tmp, *log, *ps;
+	char *keep; /* with -o s3://: the local folder that becomes results/<id> (log, stamp) */
+	char *stamp; /* with -o s3://: the stamp file pushed last */
 };
 
 /* results/.m3-batch/log/<id><ext> */
@@ -474,6 +540,8 @@ paths_free(struct paths *p)
 	free(p->tmp);
 	free(p->log);
 	free(p->ps);
+	free(p->keep);
+	free(p->stamp);
 }
 
 static int
@@ -487,6 +555,54 @@ emit(const struct batch *b, const struct study *s, enum state st, int n, int ex,
 	return state_append(b->results, &ev, &e);
 }
 
+/*
+ * Puts the finished folder p->tmp into S3, the stamp last; m3-push's exit 4 (a remote
+ * failure) is tried again, after the same backoff and within the same number of retries as
+ * the pipeline's.  The status: 0 when every object is there, else m3-push's.
+ */
+static int
+upload(const struct batch *b, const struct study *s, const struct paths *p, int logfd, int *n,
+       uint64_t *rnd, char *errline, size_t errsz)
+{
+	for (;;) {
+		double ta = now_s();
+		int st;
+		dprintf(logfd, "# m3-batch: %s: upload to %s%s/ (attempt %d of %ld)\n", s->id,
+			b->s3, s->id, *n, b->retries + 1);
+		st = s3_upload(b, s, p->tmp, p->stamp, logfd, errline, errsz);
+		if (st == 0 || cancelled || st != 4 || *n > b->retries)
+			return st < 0 ? 1 : st;
+		emit(b, s, ST_RETRYING, *n, 4, now_s() - ta, errline);
+		backoff_sleep(b->backoff, *n, rnd);
+		if (cancelled)
+			return st;
+		++*n;
+		emit(b, s, ST_RUNNING, *n, -1, -1, NULL);
+	}
+}
+
+/* Makes the study's {out}; a missing parent (a --work folder that another study of the batch
+ * removed when it ended) is made again, private to the user. */
+static int
+mkdir_out(char *path)
+{
+	char *slash = strrchr(path, '/');
+
+	for (int i = 0; i < 10; i++) {
+		if (mkdir(path, 0777) == 0)
+			return 0;
+		if (errno != ENOENT || slash == NULL || slash == path)
+			return -1;
+		*slash = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			*slash = '/';
+			return -1;
+		}
+		*slash = '/';
+	}
+	return -1;
+}
+
 /* The attempts of one study, with the lock held. */
 static int
 attempts(const struct batch *b, const struct study *s, const struct paths *p, char *errline,
@@ -496,7 +612,8 @@ attempts(const struct batch *b, const struct study *s, const struct paths *p, ch
 	double t0 = now_s();
 	struct attempt a = {0};
 	struct m3_err e;
-	int logfd, n, rc;
+	char *stamp = NULL;
+	int logfd, n;
 
 	m3_err_init(&e);
 	logfd = open(p->log, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -508,7 +625,7 @@ attempts(const struct batch *b, const struct study *s, const struct paths *p, ch
 	for (n = 1;; n++) {
 		double ta = now_s();
 		rm_rf(p->tmp);
-		if (mkdir(p->tmp, 0777) != 0) {
+		if (mkdir_out(p->tmp) != 0) {
 			snprintf(errline, errsz, "m3-batch: %s: %s", p->tmp, strerror(errno));
 			a.status = 1;
 			break;
@@ -529,23 +646,55 @@ attempts(const struct batch *b, const struct study *s, const struct paths *p, ch
 		if (cancelled)
 			break;
 	}
+	if (!cancelled && a.status == 0 && b->s3 != NULL) {
+		stamp = stamp_json(b, s, n, now_s() - t0);
+		if (stamp == NULL || write_atomic(p->stamp, stamp, strlen(stamp), &e) != M3_OK) {
+			snprintf(errline, errsz, "m3-batch: %s",
+				 stamp == NULL ? "out of memory" : e.msg);
+			a.status = 1;
+		} else {
+			a.status = upload(b, s, p, logfd, &n, &rnd, errline, errsz);
+		}
+		unlink(p->stamp);
+	}
 	close(logfd);
 	if (cancelled) {
 		rm_rf(p->tmp);
+		free(stamp);
 		snprintf(errline, errsz, "cancelled by signal %d", (int)cancelled);
 		emit(b, s, ST_CANCELLED, n, 128 + cancelled, now_s() - t0, errline);
 		return 128 + cancelled;
 	}
 	if (a.status == 0) {
 		errline[0] = '\0';
-		if ((rc = publish(b, s, p->tmp, p->log, n, now_s() - t0, &e)) == M3_OK) {
+		if (stamp == NULL)
+			stamp = stamp_json(b, s, n, now_s() - t0);
+		if (b->s3 != NULL) { /* the results are in S3: the log and stamp stay here */
+			rm_rf(p->tmp);
+			rm_rf(p->keep);
+			if (mkdir(p->keep, 0777) != 0) {
+				snprintf(errline, errsz, "m3-batch: %s: %s", p->keep,
+					 strerror(errno));
+				a.status = 1;
+			}
+		}
+		if (a.status == 0 && stamp == NULL) {
+			snprintf(errline, errsz, "m3-batch: out of memory");
+			a.status = 1;
+		} else if (a.status == 0 && publish(b, s, b->s3 != NULL ? p->keep : p->tmp, p->log,
+						    stamp, &e) == M3_OK) {
+			free(stamp);
 			emit(b, s, ST_DONE, n, 0, now_s() - t0, NULL);
 			return RUN_DONE;
+		} else if (a.status == 0) {
+			snprintf(errline, errsz, "m3-batch: %s", e.msg);
+			a.status = 1;
 		}
-		snprintf(errline, errsz, "m3-batch: %s", e.msg);
-		a.status = 1;
 	}
+	free(stamp);
 	rm_rf(p->tmp);
+	if (p->keep != NULL)
+		rm_rf(p->keep);
 	emit(b, s, a.status == 3 ? ST_QUARANTINED : ST_FAILED, n, a.status, now_s() - t0, errline);
 	return a.status == 3 ? RUN_QUARANTINED : a.status == 4 ? RUN_EXHAUSTED : RUN_FAILED;
 }
@@ -569,16 +718,28 @@ study_run(const struct batch *b, const struct study *s, char *errline, size_t er
 		close(lock);
 		return RUN_DONE;
 	}
-	p.tmp = path_join(b->results, ".m3-batch/tmp", s->id);
+	if (b->s3 != NULL) { /* {out} on a local disk; results/.m3-batch/tmp/<id> becomes <id> */
+		p.tmp = s3_work_dir(b, s->id);
+		p.keep = path_join(b->results, ".m3-batch/tmp", s->id);
+		p.stamp = path_ext(b->results, s->id, ".stamp");
+	} else {
+		p.tmp = path_join(b->results, ".m3-batch/tmp", s->id);
+	}
 	p.log = path_ext(b->results, s->id, ".log");
 	p.ps = path_ext(b->results, s->id, ".ps");
-	if (p.tmp == NULL || p.log == NULL || p.ps == NULL) {
+	if (p.tmp == NULL || p.log == NULL || p.ps == NULL ||
+	    (b->s3 != NULL && (p.keep == NULL || p.stamp == NULL))) {
 		paths_free(&p);
 		close(lock);
 		snprintf(errline, errsz, "m3-batch: out of memory");
 		return RUN_FAILED;
 	}
 	rc = attempts(b, s, &p, errline, errsz);
+	if (b->s3 != NULL) { /* the batch's folder in --work goes with its last study */
+		char *slash = strrchr(p.tmp, '/');
+		*slash = '\0';
+		rmdir(p.tmp);
+	}
 	paths_free(&p);
 	close(lock);
 	return rc;

@@ -57,9 +57,58 @@ check 'bad manifests: exit 3 naming file and line; nothing is run' '
 	test ! -e ran && test ! -e r
 '
 
-check 'results in s3:// are refused for now (exit 2)' '
-	echo a >m.txt && run m3-batch -m m.txt -o s3://b/r/ -- true && expect_code 2 &&
-	expect_err "m3-batch: s3://b/r/: results in an object store are not supported yet*"
+check 'results in S3: bad prefixes, other schemes and S3-only options elsewhere are usage errors' '
+	echo a >m.txt &&
+	run m3-batch -m m.txt -o s3:///r/ -- true && expect_code 2 &&
+	expect_err "m3-batch: s3:///r/: not an s3://bucket/prefix/ URL" &&
+	run m3-batch -m m.txt -o http://h/r/ -- true && expect_code 2 &&
+	expect_err "m3-batch: http://h/r/: results go to a folder or an s3://bucket/prefix/" &&
+	run m3-batch --state st -m m.txt -o r -- true && expect_code 2 &&
+	expect_err "m3-batch: --state, --work and --push-opt are for results in S3 (-o s3://...)" &&
+	run m3-batch --push-opt sse -m m.txt -o s3://b/r/ -- true && expect_code 2 &&
+	expect_err "m3-batch: --push-opt: \"sse\" is not one m3-push option" &&
+	run m3-batch --status s3://b/r/ && expect_code 3 &&
+	expect_err "m3-batch: m3-batch-state/*: no state of s3://b/r/ here (give its --state folder)" &&
+	test ! -e r && test ! -e st
+'
+
+# An S3 endpoint on 127.0.0.1 where nothing listens, with made-up keys: nothing leaves this host.
+s3_down() {
+	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL_S3 \
+		AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
+	port=$(python3 -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])") &&
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=AKIDM3TESTDOWN \
+		AWS_SECRET_ACCESS_KEY=M3TestSecretNotReal0123 AWS_EC2_METADATA_DISABLED=true \
+		AWS_REGION=us-east-1 HOME=$PWD
+}
+
+skip_unless python3 "python3 is not installed (for a free port)"
+check 'results in S3 with the server down: the upload is retried, the study fails with exit 4, in bounded time' '
+	s3_down && printf "a\nq\n" >m.txt && mkdir w && t0=$(date +%s) &&
+	run m3-batch -r 2 --backoff 0.01 --work w --push-opt=--retries=0 --push-opt=--timeout=2 \
+		-m m.txt -o s3://b/r/ -- "[ {id} = q ] && exit 3; echo x >{out}/f" &&
+	expect_code 4 && [ $(($(date +%s) - t0)) -lt 30 ] &&
+	err_is "m3-batch: cannot look for stamps in s3://b/r/ (m3-fetch: *); studies with no local state run again" \
+		"m3-batch: a: failed after 2 retries: m3-push: s3://b/r/a/f: *Couldn*t connect to server" \
+		"m3-batch: q: quarantined: exit 3 with no message" \
+		"m3-batch: 0 of 2 studies done, 1 quarantined, 1 out of retries (m3-batch --status s3://b/r/)" &&
+	! grep -q M3TestSecret err && test -z "$(ls -A w)" &&
+	S=$(ls -d m3-batch-state/*) && test ! -e $S/a && grep -c "upload to s3://b/r/a/" $S/.m3-batch/log/a.log | grep -qx 3 &&
+	grep -c "\"state\":\"retrying\",\"attempt\":[12],\"exit\":4,.*m3-push" $S/status.jsonl | grep -qx 2 &&
+	run m3-batch --status s3://b/r/ && expect_code 0 &&
+	grep -q "^a  *failed  *4  *3 .* m3-push: s3://b/r/a/f: " out &&
+	run m3-batch -q --state $S -r 0 --push-opt=--retries=0 -m m.txt -o s3://b/r/ -- "echo x >{out}/f" &&
+	expect_code 4 && expect_empty err
+'
+skip_reason=
+
+check 'results in S3 under --slurm: the array script gives each task the prefix, the state and the push options' '
+	s3_down && mkdir bin && printf "#!/bin/sh\necho 77\n" >bin/sbatch && chmod +x bin/sbatch && echo a >m.txt &&
+	PATH=$PWD/bin:$PATH run m3-batch --slurm -r 0 --push-opt=--retries=0 --state st --work "w x" \
+		-m m.txt -o s3://b/r -- "echo x >{out}/f" && expect_code 0 && [ "$(cat out)" = 77 ] &&
+	tail -n 1 st/.slurm/array.sh | grep -q " -o '"'"'s3://b/r/'"'"' --state $PWD/st --work '"'"'w x'"'"' --push-opt '"'"'--retries=0'"'"' " &&
+	SLURM_ARRAY_TASK_ID=0 run sh st/.slurm/array.sh && expect_code 4 &&
+	grep -q "^m3-batch: a: m3-push: s3://b/r/a/f: " err && test -d "w x" && test -z "$(ls -A "w x")"
 '
 
 check '--list: ids are the last path part, made safe; clashes get a hash of the input' '
