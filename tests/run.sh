@@ -26,7 +26,8 @@ done
 
 # TAP scripts: the CLI tests, the tests against real servers, the browser test, and the
 # CUDA parity tests (they skip with the reason where no GPU is)
-for t in tests/cli/t*.sh tests/integration/run.sh tests/integration/slurm.sh tests/web/run.sh \
+for t in tests/cli/t*.sh tests/integration/run.sh tests/integration/batch-s3.sh \
+	tests/integration/slurm.sh tests/web/run.sh \
 	tests/gpu/*-parity.sh; do
 	[ -e "$t" ] || continue
 	echo "== $t"
