@@ -45,9 +45,10 @@ struct src {
 int src_open(struct src *s, const char *url, const struct opts *o, struct m3_err *e);
 /* Fills s->objs: one object, or every object under the prefix. */
 int src_objects(struct src *s, struct m3_conn *c, struct m3_err *e);
-/* Reads len bytes at off of object ob into buf. */
+/* Reads len bytes at off of object ob and gives them to sink in order, each byte once (a retry
+ * resumes after the bytes taken). */
 int src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, size_t len,
-	      char **buf, size_t *cap, struct m3_err *e);
+	      m3_http_sink sink, void *sinkarg, struct m3_err *e);
 void src_close(struct src *s);
 int src_add(struct src *s, const char *name, const char *key, uint64_t size, const char *etag,
 	    const char *mtime, struct m3_err *e);

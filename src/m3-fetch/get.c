@@ -12,7 +12,7 @@
 #include "m3/sha256.h"
 #include "m3/tar.h"
 
-#define MAX_WINDOW_BYTES (48u << 20)
+#define MAX_WINDOW_BYTES (40u << 20)
 
 struct piece {
 	size_t obj;
@@ -23,8 +23,11 @@ struct piece {
 struct slot {
 	char *buf;
 	size_t cap;
+	size_t have; /* bytes of the piece received */
+	size_t out; /* bytes of the piece already written out (streamed by the head) */
 	size_t piece; /* which piece it holds */
 	int ready;
+	int begun; /* the object's start (tar header, file) is written */
 	int written; /* already written out by its worker (a whole object under -o) */
 };
 
@@ -36,6 +39,7 @@ struct engine {
 	size_t npieces, window;
 	struct slot *slots;
 	pthread_mutex_t mu, file_mu;
+	char *lastdir; /* the folder made last under -o (under file_mu) */
 	pthread_cond_t cv;
 	size_t written; /* pieces written out */
 	int failed;
@@ -161,7 +165,9 @@ obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
 		return M3_OK;
 	if (g->o->out == NULL)
 		return m3_tar_pad(g->out, ob->size, e);
+	pthread_mutex_lock(&g->file_mu); /* the commit sets the umask for a moment */
 	rc = m3_out_commit(&g->file, e);
+	pthread_mutex_unlock(&g->file_mu);
 	g->out = NULL;
 	return rc;
 }
@@ -169,8 +175,9 @@ obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
 /*
  * A whole object under -o, written by the worker that fetched it, in parallel with the
  * others (on a slow file system the writes, not the network, would bound many small
- * objects).  libm3's temporary-file registry is not thread-safe: open and commit are
- * serialised by file_mu.
+ * objects).  Temporary files are created in parallel (libm3's registry of them takes its
+ * own lock); the commit, which sets the umask for a moment, is serialised by file_mu, as is
+ * the folder, made once per folder rather than once per file.
  */
 static int
 write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_err *e)
@@ -179,7 +186,7 @@ write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_
 	char hex[2 * M3_MD5_LEN + 1], *path, *slash;
 	size_t n = strlen(g->o->out) + strlen(ob->name) + 2;
 	struct m3_out out;
-	int rc;
+	int rc = M3_OK;
 
 	if (simple_etag(ob->etag) && g->s->kind != SRC_FILE) {
 		m3_md5(data, (size_t)ob->size, d);
@@ -194,11 +201,16 @@ write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_
 	slash = strrchr(path, '/');
 	*slash = '\0';
 	pthread_mutex_lock(&g->file_mu);
-	rc = mkdirs(path, e);
+	if (g->lastdir == NULL || strcmp(g->lastdir, path) != 0) {
+		free(g->lastdir);
+		g->lastdir = NULL;
+		if ((rc = mkdirs(path, e)) == M3_OK && (g->lastdir = strdup(path)) == NULL)
+			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&g->file_mu);
 	*slash = '/';
 	if (rc == M3_OK)
 		rc = m3_out_open(&out, path, 1, e);
-	pthread_mutex_unlock(&g->file_mu);
 	free(path);
 	if (rc != M3_OK)
 		return rc;
@@ -206,9 +218,7 @@ write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_
 	if (ob->size > 0 && fwrite(data, 1, (size_t)ob->size, out.fp) != ob->size) {
 		rc = m3_err_set(e, M3_EIO, "%s: %s", g->o->out,
 				errno ? strerror(errno) : "write error");
-		pthread_mutex_lock(&g->file_mu);
 		m3_out_abort(&out);
-		pthread_mutex_unlock(&g->file_mu);
 		return rc;
 	}
 	pthread_mutex_lock(&g->file_mu);
@@ -217,25 +227,48 @@ write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_
 	return rc;
 }
 
-/* Writes piece i (under mu). */
+/*
+ * Writes n bytes of piece i: only the writer does, either under mu or as the worker of the
+ * head piece (the first not yet written), which streams what it receives straight out.
+ */
 static int
-emit(struct engine *g, size_t i, const char *data, struct m3_err *e)
+emit_bytes(struct engine *g, size_t i, struct slot *sl, const char *data, size_t n,
+	   struct m3_err *e)
+{
+	const struct piece *pc = &g->pieces[i];
+	int rc;
+
+	if (!sl->begun) {
+		sl->begun = 1;
+		if (pc->off == 0 && (rc = obj_begin(g, &g->s->objs[pc->obj], e)) != M3_OK)
+			return rc;
+	}
+	if (n == 0)
+		return M3_OK;
+	if (g->check_md5)
+		m3_hash_update(&g->md5, data, n);
+	if (g->o->sha256 != NULL)
+		m3_hash_update(&g->sha, data, n);
+	errno = 0;
+	if (fwrite(data, 1, n, g->out) != n)
+		return m3_err_set(e, M3_EIO, "%s: %s", g->o->out ? g->o->out : "stdout",
+				  errno ? strerror(errno) : "write error");
+	g->bytes += n;
+	sl->out += n;
+	return M3_OK;
+}
+
+/* Writes what is left of piece i, and ends its object if it is the last piece (under mu). */
+static int
+emit_rest(struct engine *g, size_t i, struct slot *sl, struct m3_err *e)
 {
 	const struct piece *pc = &g->pieces[i];
 	const struct obj *ob = &g->s->objs[pc->obj];
 	int rc;
 
-	if (pc->off == 0 && (rc = obj_begin(g, ob, e)) != M3_OK)
+	if ((rc = emit_bytes(g, i, sl, sl->have > sl->out ? sl->buf + sl->out : "",
+			     sl->have - sl->out, e)) != M3_OK)
 		return rc;
-	if (g->check_md5)
-		m3_hash_update(&g->md5, data, pc->len);
-	if (g->o->sha256 != NULL)
-		m3_hash_update(&g->sha, data, pc->len);
-	errno = 0;
-	if (pc->len > 0 && fwrite(data, 1, pc->len, g->out) != pc->len)
-		return m3_err_set(e, M3_EIO, "%s: %s", g->o->out ? g->o->out : "stdout",
-				  errno ? strerror(errno) : "write error");
-	g->bytes += pc->len;
 	if (pc->off + pc->len == ob->size)
 		return obj_end(g, ob, e);
 	return M3_OK;
@@ -251,14 +284,61 @@ fail(struct engine *g, const struct m3_err *e)
 	pthread_cond_broadcast(&g->cv);
 }
 
+/* Where a worker's bytes go: its slot, or straight out once its piece is the head. */
+struct fill {
+	struct engine *g;
+	size_t i;
+	struct slot *sl;
+	int head, may_stream;
+};
+
+static int
+fill(void *arg, const void *p, size_t n, struct m3_err *e)
+{
+	struct fill *f = arg;
+	struct engine *g = f->g;
+	struct slot *sl = f->sl;
+	int rc;
+
+	if (f->may_stream && !f->head) {
+		/* once the head, always the head until this piece is done */
+		pthread_mutex_lock(&g->mu);
+		f->head = g->written == f->i && !g->failed;
+		pthread_mutex_unlock(&g->mu);
+		if (f->head && sl->have > sl->out &&
+		    (rc = emit_bytes(g, f->i, sl, sl->buf + sl->out, sl->have - sl->out, e)) !=
+			    M3_OK)
+			return rc;
+	}
+	if (f->head) {
+		if ((rc = emit_bytes(g, f->i, sl, p, n, e)) != M3_OK)
+			return rc;
+		sl->have += n;
+		return M3_OK;
+	}
+	if (sl->cap < g->pieces[f->i].len) {
+		/* the whole piece at once: it is kept until written, and the slot is reused */
+		char *b = realloc(sl->buf, g->pieces[f->i].len);
+		if (b == NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+		sl->buf = b;
+		sl->cap = g->pieces[f->i].len;
+	}
+	memcpy(sl->buf + sl->have, p, n);
+	sl->have += n;
+	return M3_OK;
+}
+
 static void
 work(void *ctx, size_t i, unsigned worker)
 {
 	struct engine *g = ctx;
 	struct slot *sl = &g->slots[i % g->window];
 	const struct piece *pc = &g->pieces[i];
+	const struct obj *ob = &g->s->objs[pc->obj];
+	struct fill f = {g, i, sl, 0, 1};
 	struct m3_err e;
-	int rc;
+	int rc, whole_file;
 
 	m3_err_init(&e);
 	pthread_mutex_lock(&g->mu);
@@ -268,26 +348,23 @@ work(void *ctx, size_t i, unsigned worker)
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
+	sl->have = sl->out = 0;
+	sl->begun = sl->ready = sl->written = 0;
 	pthread_mutex_unlock(&g->mu);
-	rc = src_range(g->s, g->conns[worker], &g->s->objs[pc->obj], pc->off, pc->len, &sl->buf,
-		       &sl->cap, &e);
+	/* a whole object under -o is checked and written by its own worker */
+	whole_file = g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
+		     pc->len == ob->size;
+	f.may_stream = !whole_file;
+	rc = src_range(g->s, g->conns[worker], ob, pc->off, pc->len, fill, &f, &e);
+	if (rc == M3_OK && whole_file)
+		rc = write_whole(g, ob, sl->buf != NULL ? sl->buf : "", &e);
 	pthread_mutex_lock(&g->mu);
 	if (rc != M3_OK) {
 		fail(g, &e);
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
-	sl->written = 0;
-	if (g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
-	    pc->len == g->s->objs[pc->obj].size) {
-		pthread_mutex_unlock(&g->mu);
-		rc = write_whole(g, &g->s->objs[pc->obj], sl->buf, &e);
-		pthread_mutex_lock(&g->mu);
-		if (rc != M3_OK) {
-			fail(g, &e);
-			pthread_mutex_unlock(&g->mu);
-			return;
-		}
+	if (whole_file) {
 		sl->written = 1;
 		g->bytes += pc->len;
 	}
@@ -298,7 +375,7 @@ work(void *ctx, size_t i, unsigned worker)
 		struct slot *w = &g->slots[g->written % g->window];
 		if (!w->ready || w->piece != g->written)
 			break;
-		if (!w->written && (rc = emit(g, g->written, w->buf, &e)) != M3_OK) {
+		if (!w->written && (rc = emit_rest(g, g->written, w, &e)) != M3_OK) {
 			fail(g, &e);
 			break;
 		}
@@ -374,8 +451,12 @@ fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
 	g.window = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
 	if (g.window > 4096)
 		g.window = 4096;
-	if (g.window < nconn + 1)
-		g.window = nconn + 1;
+	if (g.window < 2)
+		g.window = 2; /* parts over half the window: two of them */
+	/* no more connections than the window has slots besides the head's: a connection
+	 * beyond that would only wait for room (and, with a larger window, cost memory) */
+	if (nconn > g.window - 1)
+		nconn = (unsigned)(g.window - 1);
 	g.slots = calloc(g.window, sizeof(*g.slots));
 	g.conns = calloc(nconn, sizeof(*g.conns));
 	if (g.slots == NULL || g.conns == NULL) {
@@ -420,6 +501,7 @@ done:
 	free(g.slots);
 	free(g.conns);
 	free(g.pieces);
+	free(g.lastdir);
 	pthread_mutex_destroy(&g.mu);
 	pthread_mutex_destroy(&g.file_mu);
 	pthread_cond_destroy(&g.cv);

@@ -102,7 +102,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {.jobs = 8, .part = 4u << 20};
+	struct opts o = {.jobs = 8, .part = 8u << 20};
 	struct m3_err e;
 	long v, retries = -1, timeout = -1;
 	int c, rc;

@@ -299,93 +299,142 @@ src_objects(struct src *s, struct m3_conn *c, struct m3_err *e)
 	}
 }
 
-static int
-grow(char **buf, size_t *cap, size_t len, struct m3_err *e)
-{
-	char *p;
+/*
+ * One ranged read: the bytes go to the sink in order, each once.  A retry after a short body
+ * or a reset asks only for what is still missing (Range from the first byte not yet taken),
+ * so a piece that is being streamed out is never written twice.
+ */
+struct rng {
+	const struct obj *ob;
+	uint64_t off;
+	size_t len, got;
+	int whole;
+	m3_http_sink sink;
+	void *sinkarg;
+	char range[64], rangehdr[80], ifmatch[100];
+	struct m3_kv h[2];
+	struct m3_s3_req q;
+};
 
-	if (*cap >= len + 1)
-		return M3_OK;
-	if ((p = realloc(*buf, len + 1)) == NULL)
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	*buf = p;
-	*cap = len + 1;
+static void
+rng_before(void *arg)
+{
+	struct rng *r = arg;
+
+	snprintf(r->range, sizeof(r->range), "bytes=%llu-%llu",
+		 (unsigned long long)(r->off + r->got), (unsigned long long)(r->off + r->len - 1));
+	snprintf(r->rangehdr, sizeof(r->rangehdr), "Range: %s", r->range);
+	r->q.nheaders = 0;
+	if (!r->whole || r->got > 0)
+		r->h[r->q.nheaders++] = (struct m3_kv){"range", r->range};
+	/* the object must not change between pieces (nor between attempts) */
+	if (r->ob->etag[0] != '\0')
+		r->h[r->q.nheaders++] = (struct m3_kv){"if-match", r->ifmatch};
+}
+
+static int
+rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
+{
+	struct rng *r = arg;
+	int rc;
+
+	if (n > r->len - r->got)
+		return m3_err_set(e, M3_EREMOTE, "response body longer than expected");
+	if ((rc = r->sink(r->sinkarg, p, n, e)) == M3_OK)
+		r->got += n;
+	return rc;
+}
+
+static int
+rng_plain_prep(void *arg, struct m3_http_req *q, struct m3_err *e)
+{
+	struct rng *r = arg;
+
+	(void)e;
+	rng_before(r);
+	q->method = "GET";
+	q->url = r->ob->key;
+	if (!r->whole || r->got > 0)
+		q->hdr[q->nhdr++] = r->rangehdr;
+	q->sink = rng_data;
+	q->sinkarg = r;
 	return M3_OK;
 }
 
 static int
-file_range(const struct obj *ob, uint64_t off, size_t len, char *buf, struct m3_err *e)
+file_range(const struct obj *ob, uint64_t off, size_t len, m3_http_sink sink, void *arg,
+	   struct m3_err *e)
 {
-	int fd = open(ob->key, O_RDONLY);
-	size_t got = 0;
+	size_t got = 0, bufsz = len < (1u << 20) ? len : (1u << 20);
+	char *buf = malloc(bufsz ? bufsz : 1);
+	int fd, rc = M3_OK;
 
-	if (fd < 0)
+	if (buf == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if ((fd = open(ob->key, O_RDONLY)) < 0) {
+		free(buf);
 		return m3_err_set(e, errno == EACCES ? M3_EACCESS : M3_EDATA, "%s: %s", ob->key,
 				  strerror(errno));
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+	}
+	while (rc == M3_OK && got < len) {
+		size_t want = len - got < bufsz ? len - got : bufsz;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			m3_err_set(e, n < 0 ? M3_EIO : M3_EDATA, "%s: %s", ob->key,
-				   n < 0 ? strerror(errno) : "file shrank while being read");
-			close(fd);
-			return e->code;
+			rc = m3_err_set(e, n < 0 ? M3_EIO : M3_EDATA, "%s: %s", ob->key,
+					n < 0 ? strerror(errno) : "file shrank while being read");
+			break;
 		}
+		rc = sink(arg, buf, (size_t)n, e);
 		got += (size_t)n;
 	}
 	close(fd);
-	return M3_OK;
+	free(buf);
+	return rc;
 }
 
 int
 src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, size_t len,
-	  char **buf, size_t *cap, struct m3_err *e)
+	  m3_http_sink sink, void *sinkarg, struct m3_err *e)
 {
 	struct m3_http_resp r;
-	char range[64], ifmatch[100];
-	struct m3_kv h[2];
-	size_t nh = 0;
-	int rc, whole = off == 0 && len == ob->size;
+	struct rng *g;
+	int rc;
 
-	if ((rc = grow(buf, cap, len, e)) != M3_OK)
-		return rc;
 	if (s->kind == SRC_FILE)
-		return file_range(ob, off, len, *buf, e);
-	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
-	snprintf(ifmatch, sizeof(ifmatch), "\"%s\"", ob->etag);
+		return file_range(ob, off, len, sink, sinkarg, e);
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	g->ob = ob;
+	g->off = off;
+	g->len = len;
+	g->whole = off == 0 && len == ob->size;
+	g->sink = sink;
+	g->sinkarg = sinkarg;
+	snprintf(g->ifmatch, sizeof(g->ifmatch), "\"%s\"", ob->etag);
 	m3_http_resp_init(&r);
-	r.body = *buf;
-	r.cap = *cap;
 	if (s->kind == SRC_S3) {
-		struct m3_s3_req q = {.method = "GET",
-				      .bucket = s->bucket,
-				      .key = ob->key,
-				      .headers = h,
-				      .max_body = len};
-		if (!whole)
-			h[nh++] = (struct m3_kv){"range", range};
-		/* the object must not change between pieces */
-		if (ob->etag[0] != '\0')
-			h[nh++] = (struct m3_kv){"if-match", ifmatch};
-		q.nheaders = nh;
-		rc = m3_s3_do(&s->s3, c, &q, &r, e);
+		g->q = (struct m3_s3_req){.method = "GET",
+					  .bucket = s->bucket,
+					  .key = ob->key,
+					  .headers = g->h,
+					  .sink = rng_data,
+					  .sinkarg = g,
+					  .before = rng_before,
+					  .beforearg = g};
+		rc = m3_s3_do(&s->s3, c, &g->q, &r, e);
 	} else {
-		char rh[80] = "";
-		struct plain p = {ob->key, rh};
-		if (!whole)
-			snprintf(rh, sizeof(rh), "Range: %s", range);
-		rc = m3_http_do(c, plain_prep, &p, &r, e);
+		rc = m3_http_do(c, rng_plain_prep, g, &r, e);
 	}
-	*buf = r.body;
-	*cap = r.cap;
-	if (rc == M3_OK && r.len != len)
+	if (rc == M3_OK && g->got != len)
 		rc = m3_err_set(e, M3_EREMOTE, "%llu bytes at %llu, wanted %zu",
-				(unsigned long long)r.len, (unsigned long long)off, len);
+				(unsigned long long)g->got, (unsigned long long)off, len);
 	if (rc != M3_OK && s->kind == SRC_S3)
 		m3_err_prefix(e, "s3://%s/%s", s->bucket, ob->key);
 	else if (rc != M3_OK)
 		m3_err_prefix(e, "%s", ob->key);
+	m3_http_resp_release(&r);
+	free(g);
 	return rc;
 }

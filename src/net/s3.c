@@ -138,6 +138,8 @@ prep(void *arg, struct m3_http_req *q, struct m3_err *e)
 	struct m3_sigv4_req sr;
 	size_t nh = 0, n;
 
+	if (r->before != NULL)
+		r->before(r->beforearg);
 	attempt_free(a);
 	if (r->nheaders + 4 > M3_HTTP_MAXH)
 		return m3_err_set(e, M3_EFAIL, "too many headers");

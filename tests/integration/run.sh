@@ -93,7 +93,7 @@ check 'SSE by default: radosgw without SSE set up refuses it, and says what to d
 
 check 'kill -9 in the middle of a multipart upload: no object is visible' '
 	{ head -c 11000000 /dev/urandom; sleep 30; } | $PUSH --part-size 5 - s3://m3it/kill/k.bin 2>/dev/null &
-	sleep 2 && kill -9 $(pgrep -n -x m3-push) && sleep 0.5 &&
+	sleep 2 && kill -9 $! && sleep 0.5 &&
 	run m3-fetch -l s3://m3it/kill/ && expect_code 0 && expect_empty out &&
 	run aws s3api list-multipart-uploads --bucket m3it --prefix kill/ && grep -q UploadId out
 '

@@ -50,6 +50,10 @@ struct m3_s3_req {
 	m3_http_sink sink;
 	void *sinkarg;
 	size_t max_body;
+	/* called before each attempt, before the request is signed: it may rewrite the values
+	 * of headers (a Range that resumes after the bytes already taken) and nheaders */
+	void (*before)(void *arg);
+	void *beforearg;
 };
 
 /* A signed request with retries (see m3_http_do). */
