@@ -291,6 +291,9 @@ mesh_all(struct run *r, const struct m3_vol *v, struct m3_err *e)
 	return M3_OK;
 }
 
+/* More labels than this, with no m3-labels key and no -l, is not taken for a label volume. */
+#define X3D_MAX_UNNAMED 32
+
 /* The parts to make: the labels present, or those of -l (each must be present). */
 static int
 pick_labels(struct run *r, const struct m3_vol *v, const char *obj, struct m3_err *e)
@@ -316,6 +319,13 @@ pick_labels(struct run *r, const struct m3_vol *v, const char *obj, struct m3_er
 	}
 	if (r->np == 0)
 		return m3_err_set(e, M3_EDATA, "%s: no labels: every voxel is 0", obj);
+	/* an image that happens to be uint8 (a CT windowed to 8 bits, a mask of noise) would
+	 * make hundreds of meshes; a label volume names its labels or has few of them */
+	if (!any && r->np > X3D_MAX_UNNAMED && m3_vol_get(v, "m3-labels") == NULL)
+		return m3_err_set(e, M3_EDATA,
+				  "%s: not a label volume: %zu different values and no m3-labels "
+				  "(-l picks labels anyway)",
+				  obj, r->np);
 	if (r->o->verbose)
 		fprintf(stderr, "%s: %s: %zux%zux%zu uint8, %zu labels on %zu voxels\n",
 			m3_progname(), obj, v->sizes[0], v->sizes[1], v->sizes[2], r->np, nvox);

@@ -179,6 +179,12 @@ check 'bad input: 2D image, int16, all-zero, empty, second volume: exit 3, no fi
 check 'bad input to stdout: nothing written' '
 	mkvol int16 -o w.nrrd && run m3-x3d w.nrrd && expect_code 3 && expect_empty out
 '
+
+check 'a uint8 image that is no label volume (255 values, no m3-labels): exit 3; -l takes it' '
+	volgen -t uint8 24 24 12 >n.nrrd && run m3-x3d -o o.x3d n.nrrd && expect_code 3 &&
+	expect_err "m3-x3d: n.nrrd: not a label volume: 255 different values and no m3-labels*" &&
+	expect_files n.nrrd && run m3-x3d -l 7 -f stl n.nrrd && expect_code 0 && test -s out
+'
 skip_reason=
 
 hdr() { # hdr FIELD-LINES...: an m3 header
@@ -207,7 +213,7 @@ check 'a missing input file: exit 3, names it' '
 
 check 'a full disk is exit 1, not success' '
 	test -w /dev/full || return 0
-	volgen -t uint8 16 16 16 >a.nrrd && run sh -c "m3-x3d a.nrrd >/dev/full" && expect_code 1 &&
+	volgen -t uint8 16 16 16 >a.nrrd && run sh -c "m3-x3d -l 1,2,3 a.nrrd >/dev/full" && expect_code 1 &&
 	expect_err "m3-x3d: *No space left on device"
 '
 
