@@ -404,12 +404,18 @@ verbose_volume(const struct opts *o, const char *name, unsigned long nv, const s
 {
 	const char *units = m3_vol_get(v, "m3-units");
 
+	/* units that say they are not HU are a warning (silenced by -q); missing units, as in
+	 * hand-made volumes, only a note under -v */
+	if (o->npresets > 0 && units != NULL && strcmp(units, "HU") != 0)
+		m3_warn("%s: volume %lu: m3-units is %s, not HU: the presets may not fit", name, nv,
+			units);
 	if (!o->plan.verbose)
 		return;
-	if (o->npresets > 0 && (units == NULL || strcmp(units, "HU") != 0))
+	if (o->npresets > 0 && units == NULL)
 		fprintf(stderr,
-			"%s: %s: volume %lu: m3-units is %s, not HU: the presets may not fit\n",
-			m3_progname(), name, nv, units != NULL ? units : "missing");
+			"%s: %s: volume %lu: m3-units is missing, not HU: the presets may not "
+			"fit\n",
+			m3_progname(), name, nv);
 	fprintf(stderr, "%s: %s: volume %lu: %zux%zux%zu %s:", m3_progname(), name, nv, v->sizes[0],
 		v->sizes[1], v->sizes[2], m3_type_name(v->type));
 	for (int i = 0; i < t->n; i++)

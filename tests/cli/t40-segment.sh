@@ -242,6 +242,13 @@ check '-v warns when m3-units is not HU and presets are used' '
 	volgen -t int16 4 4 4 >a.nrrd && run m3-segment -v -p bone a.nrrd && expect_code 0 &&
 	grep -q "m3-units is missing, not HU" err
 '
+
+check 'units other than HU draw one warning without -v; -q silences it' '
+	volgen -t int16 4 4 4 | sed "s/^m3-modality:=CT$/m3-units:=mu/" >u.nrrd &&
+	run m3-segment -p bone u.nrrd && expect_code 0 &&
+	expect_err "m3-segment: u.nrrd: volume 1: m3-units is mu, not HU: the presets may not fit" &&
+	run m3-segment -q -p bone u.nrrd && expect_code 0 && expect_empty err
+'
 skip_reason=
 
 bad() { # bad GLOB ARGS...: exit 3, one line matching GLOB, no stdout
