@@ -1,8 +1,10 @@
 /* struct m3_vol: types, sizes checked for overflow, the byte limit, key:=value metadata. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "m3/vol.h"
@@ -28,6 +30,9 @@ static const struct {
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))
+
+/* From this size up, volume data is aligned for huge pages. */
+#define M3_HUGE_ALLOC ((size_t)8 << 20)
 
 size_t
 m3_type_size(enum m3_type t)
@@ -154,8 +159,21 @@ m3_vol_alloc(struct m3_vol *v, struct m3_err *e)
 				  "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)", n,
 				  lim);
 	free(v->data);
-	if ((v->data = malloc(n)) == NULL)
+	v->data = NULL;
+	if (n < M3_HUGE_ALLOC) {
+		if ((v->data = malloc(n)) == NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory for %zu bytes", n);
+		return M3_OK;
+	}
+	/* A volume is written once from end to end: in 2 MiB pages that is 512 times fewer page
+	 * faults (a 150 MB CT spent a third of its decode time in them).  Advice only. */
+	if (posix_memalign(&v->data, 2u << 20, n) != 0) {
+		v->data = NULL;
 		return m3_err_set(e, M3_ENOMEM, "out of memory for %zu bytes", n);
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(v->data, n, MADV_HUGEPAGE);
+#endif
 	return M3_OK;
 }
 
