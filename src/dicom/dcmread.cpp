@@ -518,6 +518,41 @@ check_pixels(std::istream &is, unsigned long long size, const gdcm::TransferSynt
 	return M3_OK;
 }
 
+// The photometric interpretations m3-decode turns into MONOCHROME2 or RGB; the others are
+// refused here, before a wrong volume could be written.  YBR_FULL_422 only comes out of a
+// JPEG codec upsampled (GDCM hands out full YCbCr); native 4:2:2 data (two bytes a pixel) is
+// not read.  Colour is 8 bits, or 16 for RGB, unsigned; PALETTE COLOR is not expanded.
+int
+check_colour(m3_dcm_info *info, const char *name, m3_err *e)
+{
+	const char *pi = info->photometric;
+	const char *why = nullptr;
+
+	if (info->samples == 1) {
+		if (std::strcmp(pi, "MONOCHROME1") != 0 && std::strcmp(pi, "MONOCHROME2") != 0 &&
+		    pi[0] != '\0')
+			why = "";
+	} else if (std::strcmp(pi, "YBR_FULL_422") == 0) {
+		if (!info->encapsulated)
+			why = " in a native transfer syntax";
+	} else if (std::strcmp(pi, "RGB") != 0 && std::strcmp(pi, "YBR_FULL") != 0 &&
+		   std::strcmp(pi, "YBR_RCT") != 0 && std::strcmp(pi, "YBR_ICT") != 0) {
+		why = "";
+	}
+	if (why == nullptr && info->samples == 3 && info->pixel_rep != 0)
+		why = " with signed samples";
+	if (why == nullptr && info->samples == 3 && info->bits_alloc != 8 &&
+	    std::strcmp(pi, "RGB") != 0)
+		why = " of more than 8 bits";
+	if (why == nullptr && info->samples == 3 && info->bits_alloc == 32)
+		why = " of 32 bits";
+	if (why == nullptr)
+		return M3_OK;
+	info->kind = M3_DCM_CORRUPT;
+	return m3_err_set(e, M3_EDATA, "%s: photometric interpretation %s%s: unsupported", name,
+			  pi[0] != '\0' ? pi : "(none)", why);
+}
+
 int
 scan(const m3_dcm_src *src, m3_dcm_info *info, m3_err *e)
 {
@@ -563,6 +598,8 @@ scan(const m3_dcm_src *src, m3_dcm_info *info, m3_err *e)
 			info->kind = M3_DCM_CORRUPT;
 		return rc;
 	}
+	if ((rc = check_colour(info, src->name, e)) != M3_OK)
+		return rc;
 	if (ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian &&
 	    (rc = check_pixels(is, size, ts, info, src->name, e)) != M3_OK)
 		return rc;
@@ -686,7 +723,11 @@ decode(const m3_dcm_src *src, const m3_dcm_info *info, void *dst, size_t len, m3
 		gdcm::PhotometricInterpretation pi = img.GetPhotometricInterpretation();
 		if (img.GetPlanarConfiguration() == 1)
 			interleave(static_cast<unsigned char *>(dst), npix, bps, frames);
-		if (pi == gdcm::PhotometricInterpretation::YBR_FULL && bps == 1)
+		// GDCM's JPEG codec upsamples YBR_FULL_422 but leaves it YCbCr (and says
+		// YBR_FULL_422 still); JPEG 2000 undoes YBR_RCT and YBR_ICT itself.
+		if ((pi == gdcm::PhotometricInterpretation::YBR_FULL ||
+		     pi == gdcm::PhotometricInterpretation::YBR_FULL_422) &&
+		    bps == 1)
 			ybr_to_rgb(static_cast<unsigned char *>(dst), npix * frames);
 		else if (pi != gdcm::PhotometricInterpretation::RGB &&
 			 pi != gdcm::PhotometricInterpretation::YBR_RCT &&

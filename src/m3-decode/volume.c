@@ -140,8 +140,11 @@ finish_slice(void *ctx, size_t z, unsigned worker)
 {
 	struct build *b = ctx;
 
-	if (b->rgb || one_pass(b, z))
+	if (b->rgb || one_pass(b, z)) {
+		if (b->rgb) /* only bits above BitsStored dropped: no rescale, no range */
+			normalise_slice(b, z, worker);
 		return;
+	}
 	normalise_slice(b, z, worker);
 	if (!b->identity)
 		convert_slice(b, z, worker);

@@ -263,6 +263,125 @@ check 'pseudonyms are stable, and M3_PSEUDO_KEY changes them' '
 	c=$(M3_PSEUDO_KEY=secret m3-decode -l "$D/ax") && test "$a" != "$c"
 '
 
+# Colour: RGB and YBR_FULL written by tests/decode/mkcolor.py (with the RGB a decoder must
+# give), compressed copies made with gdcmconv and dcmtk's dcmcjpeg; the RGB-color axis 0 of
+# the stream dumped with volcat -D and compared with that RGB, with dcmtk's dcmj2pnm and with
+# dcm2niix's RGB24 NIfTI.
+MKC="$PY $TOP/tests/decode/mkcolor.py"
+RGBCMP="$PY $TOP/tests/decode/rgbcmp.py"
+[ -n "$skip_reason" ] || {
+	$MKC --expect "$D/rgb.exp" "$D/rgb"
+	$MKC --planar --expect "$D/rgbp.exp" "$D/rgbp"
+	$MKC --ybr --expect "$D/ybr.exp" "$D/ybr"
+	$MKC --ybr --planar --expect "$D/ybrp.exp" "$D/ybrp"
+	$MKC --multiframe --planar --size 20x16x4 --seed c2 --expect "$D/mf.exp" "$D/mf"
+}
+
+# rgb MINE: the header of an RGB volume (axis 0 colour, no space direction) and its bytes
+rgb() {
+	grep -a -q "^type: uint8$" "$1" && grep -a -q "^m3-photometric:=RGB$" "$1" &&
+		grep -a -q "^kinds: RGB-color domain domain\( domain\)*$" "$1" &&
+		grep -a -q "^space directions: none (" "$1" && volcat -D "$1" >"$1.rgb"
+}
+
+# pnm DIR OUT: dcmtk's RGB (dcmj2pnm) of each file of DIR, every frame, as OUT/*.ppm
+pnm() {
+	mkdir -p "$2" && for f in "$1"/*.dcm; do
+		g=${f##*/} && dcmj2pnm -q +op +Fa "$f" "$2/${g%.dcm}" || return 1
+	done
+}
+
+# cconv SRC DST CMD...: DST/X.dcm from SRC/X.dcm by CMD... IN OUT
+cconv() {
+	src=$1 dst=$2 && shift 2 && mkdir -p "$dst" && for f in "$src"/*.dcm; do
+		"$@" "$f" "$dst/${f##*/}" || return 1
+	done
+}
+
+check 'RGB interleaved and planar: exact bytes, RGB-color axis 0, equal to dcm2niix and dcmtk' '
+	for s in rgb rgbp; do
+		run m3-decode "$D/$s" && expect_code 0 && expect_empty err && mv out $s.nrrd &&
+		grep -a -q "^sizes: 3 32 24 3$" $s.nrrd &&
+		grep -a -q "^space directions: none (0.4,0,0) (0,0.5,0) (0,0,2)$" $s.nrrd &&
+		rgb $s.nrrd && $RGBCMP $s.nrrd.rgb "$D/$s.exp" && pnm "$D/$s" $s.pnm &&
+		$RGBCMP $s.nrrd.rgb $s.pnm/*.ppm && same $s.nrrd "$D/$s" || return 1
+	done
+'
+
+check 'the colour comparisons can fail: one changed byte is caught' '
+	m3-decode "$D/rgb" >a.nrrd && rgb a.nrrd && $PY -c "
+import sys; b = bytearray(open(\"a.nrrd.rgb\", \"rb\").read()); b[1000] ^= 1
+open(\"b.rgb\", \"wb\").write(b)" && ! $RGBCMP b.rgb "$D/rgb.exp" >/dev/null &&
+	head -c 300 a.nrrd.rgb >c.rgb && ! $RGBCMP c.rgb "$D/rgb.exp" >/dev/null
+'
+
+check 'YBR_FULL interleaved and planar: RGB by the PS3.3 equations, dcmtk within 3' '
+	for s in ybr ybrp; do
+		run m3-decode "$D/$s" && expect_code 0 && expect_empty err && mv out $s.nrrd &&
+		rgb $s.nrrd && $RGBCMP $s.nrrd.rgb "$D/$s.exp" && pnm "$D/$s" $s.pnm &&
+		$RGBCMP --tol 3 $s.nrrd.rgb $s.pnm/*.ppm || return 1
+	done
+'
+
+check 'lossless colour syntaxes (RLE, JPEG lossless, JPEG-LS, JPEG 2000): exact bytes' '
+	cconv "$D/rgb" rle gdcmconv --rle && cconv "$D/rgb" jpeg gdcmconv --jpeg &&
+	cconv "$D/rgb" jpegls gdcmconv --jpegls && cconv "$D/rgb" j2k gdcmconv --j2k &&
+	cconv "$D/rgbp" rlep gdcmconv --rle && cconv "$D/ybrp" ybrrle gdcmconv --rle &&
+	cconv "$D/rgb" dcmtk dcmcjpeg && for s in rle jpeg jpegls j2k rlep dcmtk; do
+		run m3-decode $s && expect_code 0 && mv out $s.nrrd && rgb $s.nrrd &&
+		$RGBCMP $s.nrrd.rgb "$D/rgb.exp" || return 1
+	done &&
+	run m3-decode ybrrle && expect_code 0 && mv out y.nrrd && rgb y.nrrd &&
+	$RGBCMP y.nrrd.rgb "$D/ybrp.exp"
+'
+
+check 'JPEG baseline YBR_FULL_422, YBR_FULL and RGB (dcmcjpeg): within 2 of dcmj2pnm' '
+	for o in +s2 +s4 +cr +np; do
+		cconv "$D/rgb" j$o dcmcjpeg +eb $o && dcmdump j$o/C0001.dcm >dump.txt &&
+		grep -q "JPEGBaseline" dump.txt && run m3-decode j$o && expect_code 0 &&
+		mv out j$o.nrrd && rgb j$o.nrrd && pnm j$o j$o.pnm &&
+		$RGBCMP --tol 2 j$o.nrrd.rgb j$o.pnm/*.ppm || return 1
+	done &&
+	grep -q "\[YBR_FULL_422\]" dump.txt && grep -a -q "^m3-photometric:=RGB$" j+np.nrrd
+'
+
+check 'classic multi-frame RGB, planar and RLE: one slice a frame, exact, equal to dcm2niix' '
+	run m3-decode "$D/mf" && expect_code 0 && mv out mf.nrrd && rgb mf.nrrd &&
+	grep -a -q "^sizes: 3 20 16 4$" mf.nrrd && $RGBCMP mf.nrrd.rgb "$D/mf.exp" &&
+	pnm "$D/mf" mf.pnm && $RGBCMP mf.nrrd.rgb mf.pnm/C0001.[0-3].ppm &&
+	same mf.nrrd "$D/mf" && cconv "$D/mf" rle gdcmconv --rle && m3-decode rle | cmp - mf.nrrd
+'
+
+check 'RGB to NIfTI: RGB24 with the voxels and geometry of dcm2niix; 2D as the stream' '
+	run m3-decode -o a.nii.gz "$D/rgbp" && expect_code 0 && same a.nii.gz "$D/rgbp" &&
+	run m3-decode -o b.nii "$D/ybr/C0002.dcm" && expect_code 0 &&
+	m3-decode "$D/ybr/C0002.dcm" >b.nrrd && grep -a -q "^dimension: 3$" b.nrrd &&
+	grep -a -q "^sizes: 3 32 24$" b.nrrd && $CMP b.nrrd b.nii &&
+	grep -a -q "^space directions: none (0.4,0,0) (0,0.5,0)$" b.nrrd && rgb b.nrrd &&
+	dd if="$D/ybr.exp" bs=2304 skip=1 count=1 2>/dev/null >s2.rgb && $RGBCMP b.nrrd.rgb s2.rgb
+'
+
+check 'colour a tar stream and -j 1 or 4: the same bytes' '
+	m3-decode -j 1 "$D/ybrp" >a.nrrd && m3-decode -j 4 "$D/ybrp" | cmp - a.nrrd &&
+	(cd "$D" && tar cf - ybrp) | m3-decode | cmp - a.nrrd
+'
+
+check 'native YBR_FULL_422, YBR_PARTIAL_422, PALETTE COLOR: one line, exit 3; -k skips' '
+	for pi in YBR_FULL_422 YBR_PARTIAL_422; do
+		cp "$D/rgb/C0001.dcm" c.dcm && dcmodify -nb -m "(0028,0004)=$pi" c.dcm &&
+		run m3-decode c.dcm && expect_code 3 && expect_empty out || return 1
+	done &&
+	expect_err "m3-decode: c.dcm: photometric interpretation YBR_PARTIAL_422: unsupported" &&
+	cp "$D/rgb/C0001.dcm" c.dcm && dcmodify -nb -m "(0028,0004)=YBR_FULL_422" c.dcm &&
+	run m3-decode c.dcm && expect_err "m3-decode: c.dcm: photometric interpretation YBR_FULL_422 in a native transfer syntax: unsupported" &&
+	cp "$D/ax/IM0001.dcm" p.dcm && dcmodify -nb -m "(0028,0004)=PALETTE COLOR" p.dcm &&
+	run m3-decode p.dcm && expect_code 3 &&
+	expect_err "m3-decode: p.dcm: photometric interpretation PALETTE COLOR: unsupported" &&
+	mkdir f && cp "$D"/rgb/*.dcm f/ && mv c.dcm f/C0009.dcm && run m3-decode -k f &&
+	expect_code 0 && grep -q "C0009.dcm: .*unsupported; skipped" err &&
+	grep -a -q "^sizes: 3 32 24 3$" out
+'
+
 skip_unless m3-phantom "bin/m3-phantom is not built"
 [ -n "$skip_reason" ] || command -v dcm2niix >/dev/null || skip_reason="dcm2niix is not installed"
 check 'm3-phantom mammo: one 2D volume per image, laterality and view, values of dcm2niix' '

@@ -11,6 +11,7 @@ are and what they hold.  --ignore-origin compares axes and spacing but not the o
 projection images (dcm2niix invents one for them).  Exit 0 when they agree; else a line saying what differs, exit 1.
 """
 import gzip
+import re
 import sys
 
 import nibabel as nib
@@ -41,17 +42,34 @@ def read_nrrd(path):
     n = int(np.prod(sizes)) * dt.itemsize
     body = gzip.decompress(body) if f["encoding"] == "gzip" else body
     data = np.frombuffer(body[:n], dtype=dt).reshape(sizes[::-1]).T
-    dirs = [d for d in f["space directions"].split(") ")]
-    dirs = [vec(d) for d in dirs if d.strip() != "none"]
+    if f.get("kinds", "").startswith("RGB-color"):
+        data = np.moveaxis(data, 0, -1)  # the colour axis last, as nibabel gives RGB24
+    dirs = re.findall(r"none|\([^)]*\)", f["space directions"])
+    dirs = [vec(d) for d in dirs if d != "none"]
     org = vec(f["space origin"])
     a = np.eye(4)
     for j, d in enumerate(dirs):
         a[:3, j] = d
     if len(dirs) == 2:
         a[:3, 2] = np.cross(dirs[0], dirs[1]) / np.linalg.norm(np.cross(dirs[0], dirs[1]))
-        data = data[..., np.newaxis]
+        data = data.reshape(data.shape[:2] + (1,) + data.shape[2:])
     a[:3, 3] = org
     return data.astype(np.float64), np.diag([-1, -1, 1, 1]) @ a
+
+
+def read_nii(path):
+    """Data (x, y, z, and a last axis of 3 for RGB24) and affine of a NIfTI file."""
+    img = nib.load(path)
+    data = np.asarray(img.dataobj)
+    if data.dtype.names:  # RGB24: fields R, G, B
+        data = np.stack([data[k] for k in data.dtype.names], -1).astype(np.float64)
+        spatial = data.ndim - 1
+    else:
+        data = np.asarray(img.get_fdata())
+        spatial = data.ndim
+    if spatial == 2:
+        data = data.reshape(data.shape[:2] + (1,) + data.shape[2:])
+    return data, img.affine
 
 
 def main():
@@ -60,16 +78,14 @@ def main():
     tol = float(args[args.index("--tol") + 1]) if "--tol" in args else 1e-3
     no_origin = "--ignore-origin" in args
     if mine.endswith((".nii", ".nii.gz")):
-        img = nib.load(mine)
-        data, aff = np.asarray(img.get_fdata()), img.affine
-        if data.ndim == 2:
-            data = data[..., np.newaxis]
+        data, aff = read_nii(mine)
     else:
         data, aff = read_nrrd(mine)
-    r = nib.load(ref)
-    rdata, raff = np.asarray(r.get_fdata()), r.affine
-    if rdata.ndim == 2:
-        rdata = rdata[..., np.newaxis]
+    rdata, raff = read_nii(ref)
+    if data.shape[3:] != rdata.shape[3:]:
+        print("%s vs dcm2niix %s" % ("RGB" if data.ndim > 3 else "grey",
+                                     "RGB" if rdata.ndim > 3 else "grey"))
+        return 1
     if data.size != rdata.size:
         print("sizes differ: %s vs dcm2niix %s" % (data.shape, rdata.shape))
         return 1
@@ -82,18 +98,19 @@ def main():
         print("geometry differs: mine\n%s\ndcm2niix\n%s" % (aff, raff))
         return 1
     t = np.round(t).astype(int)
-    ijk = np.indices(data.shape).reshape(3, -1)
+    ijk = np.indices(data.shape[:3]).reshape(3, -1)
     rijk = t[:3, :3] @ ijk + t[:3, 3:4]
-    if (rijk < 0).any() or (rijk >= np.array(rdata.shape)[:, None]).any():
+    if (rijk < 0).any() or (rijk >= np.array(rdata.shape[:3])[:, None]).any():
         print("voxels fall outside dcm2niix's grid")
         return 1
-    a = data.reshape(-1, order="C")
     b = rdata[rijk[0], rijk[1], rijk[2]]
     a = data[ijk[0], ijk[1], ijk[2]]
     bad = np.abs(a - b) > tol * np.maximum(1, np.abs(b))
+    if bad.ndim > 1:  # RGB: a voxel differs when one of its channels does
+        bad = bad.any(axis=1)
     if bad.any():
         k = int(np.argmax(bad))
-        print("%d voxels differ, first at %s: %g vs dcm2niix %g" %
+        print("%d voxels differ, first at %s: %s vs dcm2niix %s" %
               (int(bad.sum()), tuple(ijk[:, k]), a[k], b[k]))
         return 1
     return 0
