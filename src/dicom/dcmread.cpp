@@ -193,6 +193,14 @@ open_src(const m3_dcm_src *src, opened &o, m3_err *e)
 		if (fstat(o.fd, &st) != 0 || !S_ISREG(st.st_mode))
 			return m3_err_set(e, M3_EDATA, "%s: not a regular file", src->name);
 		o.size = (unsigned long long)st.st_size;
+		/* a member of a tar file operand: a byte range of the file */
+		if (src->size > 0) {
+			if (src->off > o.size || src->size > o.size - src->off)
+				return m3_err_set(e, M3_EDATA, "%s: beyond the end of its file",
+						  src->name);
+			o.off = src->off;
+			o.size = src->size;
+		}
 	} else if (src->fd >= 0) {
 		o.fd = src->fd;
 		o.off = src->off;

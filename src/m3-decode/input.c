@@ -264,6 +264,63 @@ add_stdin(struct m3d_input *in, struct m3_err *e)
 	return spool_one(in, head, n, e);
 }
 
+/* 1 when path is a regular file that starts with a tar header. */
+static int
+is_tarfile(const char *path)
+{
+	unsigned char head[512];
+	FILE *fp = fopen(path, "rb");
+	int yes;
+
+	if (fp == NULL)
+		return 0;
+	yes = fread(head, 1, sizeof(head), fp) == sizeof(head) && m3_tar_is_header(head);
+	fclose(fp);
+	return yes;
+}
+
+/* A tar file operand (what m3-phantom -o x.tar and m3-fetch write): its members are read in
+ * place, as byte ranges of the file; nothing is copied. */
+static int
+add_tarfile(struct m3d_input *in, const char *path, struct m3_err *e)
+{
+	FILE *fp = fopen(path, "rb");
+	struct m3_tar_reader *r;
+	struct m3_tar_entry ent;
+	char *name;
+	size_t before = in->n;
+	int rc;
+
+	if (fp == NULL)
+		return m3_err_set(e, errno == EACCES ? M3_EACCESS : M3_EDATA, "%s: %s", path,
+				  strerror(errno));
+	if ((r = m3_tar_reader_new(fp, path, NULL, 0)) == NULL) {
+		fclose(fp);
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	}
+	while ((rc = m3_tar_next(r, &ent, e)) == M3_OK) {
+		off_t off = ftello(fp);
+		if (ent.kind != M3_TAR_FILE || ent.size == 0)
+			continue;
+		if (off < 0 || (name = malloc(strlen(path) + strlen(ent.name) + 2)) == NULL) {
+			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+			break;
+		}
+		sprintf(name, "%s:%s", path, ent.name);
+		rc = push(in, name, path, (unsigned long long)off, ent.size, e);
+		free(name);
+		if (rc != M3_OK)
+			break;
+	}
+	m3_tar_reader_free(r);
+	fclose(fp);
+	if (rc != M3_EOF)
+		return rc;
+	if (in->n == before)
+		return m3_err_set(e, M3_ENOINPUT, "%s: empty tar file (no files in it)", path);
+	return M3_OK;
+}
+
 int
 m3d_input_add(struct m3d_input *in, const char *arg, struct m3_err *e)
 {
@@ -284,6 +341,8 @@ m3d_input_add(struct m3d_input *in, const char *arg, struct m3_err *e)
 		free(dir);
 		return rc;
 	}
+	if (stat(arg, &st) == 0 && S_ISREG(st.st_mode) && is_tarfile(arg))
+		return add_tarfile(in, arg, e);
 	return walk(in, arg, 0, e);
 }
 

@@ -133,6 +133,13 @@ check 'a tar stream on stdin gives the same bytes as the folder' '
 	run m3-decode <s.tar && expect_code 0 && expect_empty err && cmp out dir.nrrd
 '
 
+check 'a tar file operand gives the same bytes as the folder; a cut one is exit 3' '
+	m3-decode "$D/ax" >dir.nrrd && (cd "$D" && tar cf - ax) >s.tar &&
+	run m3-decode s.tar && expect_code 0 && expect_empty err && cmp out dir.nrrd &&
+	head -c 2000 s.tar >cut.tar && run m3-decode cut.tar && expect_code 3 &&
+	expect_err "m3-decode: cut.tar*" && expect_empty out
+'
+
 check 'one DICOM file on stdin: a 2D volume' '
 	run m3-decode - <"$D/ax/IM0003.dcm" && expect_code 0 &&
 	grep -a -q "^dimension: 2$" out && grep -a -q "^sizes: 32 24$" out
