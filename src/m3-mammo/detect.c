@@ -336,58 +336,138 @@ mm_classify(struct mm_result *r, const struct mm_model *m, const struct mm_param
 }
 
 /*
- * Clusters: density-based (DBSCAN).  A calcification with at least count - 1 others within
- * the radius of a circle of the given area is a core; cores within that radius join, and the
- * others within it of a core are members.  So "3 within 1 cm^2" is count 3, area 100.
+ * Clusters: density-based (DBSCAN) with support.  Points are the calcifications (score >= t,
+ * "sure") and the candidates of score >= the support score that are not (their size passing
+ * too): "support".  A sure point is a core when, within the radius of a circle of the given
+ * area, it has at least count points (itself included) of which at least min(count, 2) are
+ * sure.  Cores within that radius join, and sure points within it of a core are members.  A
+ * cluster with fewer than count sure members is completed to count with the best support
+ * points within the radius of its cores, which become calcifications of the cluster.  With
+ * the support score at t or above there is no support: "count within area" as before.
  */
+struct clu {
+	struct mm_cand *c;
+	size_t n, nsure; /* points: the sure ones first, then the support, by falling score */
+	size_t *pt; /* point -> index in r->cand */
+	double eps2, sx, sy;
+};
+
+static int
+clu_near(const struct clu *q, size_t a, size_t b)
+{
+	const struct mm_cand *x = &q->c[q->pt[a]], *y = &q->c[q->pt[b]];
+	double dx = (x->cx - y->cx) * q->sx, dy = (x->cy - y->cy) * q->sy;
+	return dx * dx + dy * dy <= q->eps2;
+}
+
+/* Marks the members (cluster ids from 1, support taken made id 1); the number of clusters, or
+ * -1 without memory. */
+static int
+form_clusters(struct mm_result *r, const struct mm_image *im, const struct mm_params *p,
+	      struct m3_err *e)
+{
+	struct clu q = {r->cand, 0, r->ncalc, NULL, 0, im->sx, im->sy};
+	double eps = sqrt(p->cluster_area_mm2 / 3.14159265358979);
+	size_t *stack, *cores;
+	unsigned char *core;
+	int nc = 0, need_sure = p->cluster_count < 2 ? p->cluster_count : 2;
+
+	q.eps2 = eps * eps;
+	if ((q.pt = malloc((r->ncand + 1) * sizeof(size_t))) == NULL) {
+		m3_err_set(e, M3_ENOMEM, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < r->ncalc; i++)
+		q.pt[q.n++] = i;
+	if (p->cluster_support < p->threshold)
+		for (size_t i = r->ncalc; i < r->ncand; i++) {
+			const struct mm_cand *c = &r->cand[i];
+			if (c->score < p->cluster_support)
+				break; /* the rest, by falling score, are below it too */
+			if (c->f[MM_F_DIAM] >= p->min_diam_mm)
+				q.pt[q.n++] = i;
+		}
+	core = calloc(q.nsure + 1, 1);
+	stack = malloc((q.nsure + 1) * sizeof(size_t));
+	cores = malloc((q.nsure + 1) * sizeof(size_t));
+	if (core == NULL || stack == NULL || cores == NULL) {
+		free(q.pt);
+		free(core);
+		free(stack);
+		free(cores);
+		m3_err_set(e, M3_ENOMEM, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < q.nsure; i++) {
+		int all = 1, sure = 1;
+		for (size_t j = 0; j < q.n; j++)
+			if (j != i && clu_near(&q, i, j)) {
+				all++;
+				sure += j < q.nsure;
+			}
+		core[i] = all >= p->cluster_count && sure >= need_sure;
+	}
+	for (size_t i = 0; i < q.nsure; i++) {
+		size_t sp = 0, ncore = 0, m = 1;
+		if (!core[i] || r->cand[q.pt[i]].cluster)
+			continue;
+		r->cand[q.pt[i]].cluster = ++nc;
+		stack[sp++] = cores[ncore++] = i;
+		while (sp > 0) {
+			size_t a = stack[--sp];
+			for (size_t j = 0; j < q.nsure; j++)
+				if (!r->cand[q.pt[j]].cluster && clu_near(&q, a, j)) {
+					r->cand[q.pt[j]].cluster = nc;
+					m++;
+					if (core[j])
+						stack[sp++] = cores[ncore++] = j;
+				}
+		}
+		/* complete it with the best support near its cores */
+		for (size_t j = q.nsure; j < q.n && m < (size_t)p->cluster_count; j++) {
+			struct mm_cand *c = &r->cand[q.pt[j]];
+			if (c->cluster)
+				continue;
+			for (size_t k = 0; k < ncore; k++)
+				if (clu_near(&q, cores[k], j)) {
+					c->cluster = nc;
+					c->id = 1;
+					m++;
+					break;
+				}
+		}
+	}
+	free(q.pt);
+	free(core);
+	free(stack);
+	free(cores);
+	return nc;
+}
+
 int
 mm_cluster(struct mm_result *r, const struct mm_image *im, const struct mm_params *p,
 	   struct m3_err *e)
 {
-	size_t n = r->ncalc, *stack;
-	double eps = sqrt(p->cluster_area_mm2 / 3.14159265358979);
-	int *core, nc = 0;
+	size_t n;
+	int nc;
 
 	r->nclusters = 0;
 	r->clusters = NULL;
-	if (n == 0)
+	if (r->ncalc == 0)
 		return M3_OK;
-	core = calloc(n, sizeof(int));
-	stack = malloc(n * sizeof(size_t));
-	if (core == NULL || stack == NULL) {
-		free(core);
-		free(stack);
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	}
-#define DIST(a, b)                                                                                 \
-	hypot((r->cand[a].cx - r->cand[b].cx) * im->sx, (r->cand[a].cy - r->cand[b].cy) * im->sy)
-	for (size_t i = 0; i < n; i++) {
-		int cnt = 1;
-		for (size_t j = 0; j < n; j++)
-			cnt += j != i && DIST(i, j) <= eps;
-		core[i] = cnt >= p->cluster_count;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!core[i] || r->cand[i].cluster)
-			continue;
-		size_t sp = 0;
-		r->cand[i].cluster = ++nc;
-		stack[sp++] = i;
-		while (sp > 0) {
-			size_t a = stack[--sp];
-			for (size_t j = 0; j < n; j++)
-				if (!r->cand[j].cluster && DIST(a, j) <= eps) {
-					r->cand[j].cluster = nc;
-					if (core[j])
-						stack[sp++] = j;
-				}
-		}
-	}
-#undef DIST
-	free(core);
-	free(stack);
+	if ((nc = form_clusters(r, im, p, e)) < 0)
+		return M3_ENOMEM;
 	if (nc == 0)
 		return M3_OK;
+	/* support taken into clusters became calcifications: number them all by falling score */
+	for (size_t i = r->ncalc; i < r->ncand; i++)
+		if (r->cand[i].id > 0) {
+			qsort(r->cand, r->ncand, sizeof(*r->cand), cmp_score);
+			break;
+		}
+	for (n = 0; n < r->ncand && r->cand[n].id > 0; n++)
+		r->cand[n].id = (int)n + 1;
+	r->ncalc = n;
 	if ((r->clusters = calloc((size_t)nc, sizeof(*r->clusters))) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	r->nclusters = (size_t)nc;

@@ -24,13 +24,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: m3-mammo [-eqv] [-d auto|cpu|cuda] [-t score] [-m mm] [-n count] [-a mm2]\n"
-		"                [-o file.png] [-s scale] [-M model] [-j threads] [--png-level N]\n"
-		"                [--features] [--progress] [file ...]\n"
+		"                [-c score] [-o file.png] [-s scale] [-M model] [-j threads]\n"
+		"                [--png-level N] [--features] [--progress] [file ...]\n"
 		"  -d, --device D         auto, cpu or cuda (default auto, or M3_DEVICE)\n"
 		"  -t, --threshold S      classifier score to report a calcification (0.3)\n"
 		"  -m, --min-size MM      smallest equivalent diameter reported, mm (0.1)\n"
 		"  -n, --cluster-count N  calcifications that make a cluster (3)\n"
 		"  -a, --cluster-area A   ... within this area, mm^2 (100)\n"
+		"  -c, --cluster-support S  score from which a candidate may complete a cluster\n"
+		"                         of 2 calcifications to -n members (0.05)\n"
 		"  -o, --output FILE      PNG overlay; %%n in the name is the image number\n"
 		"  -s, --overlay-scale S  overlay size relative to the image, 0.01-1 (1)\n"
 		"      --png-level N      zlib level of the overlay, 1-9 (2)\n"
@@ -51,6 +53,7 @@ parse(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{"cluster-area", required_argument, NULL, 'a'},
+		{"cluster-support", required_argument, NULL, 'c'},
 		{"device", required_argument, NULL, 'd'},
 		{"explain", no_argument, NULL, 'e'},
 		{"features", no_argument, NULL, OPT_FEATURES},
@@ -75,10 +78,13 @@ parse(int argc, char *argv[], struct opts *o)
 	int c, rc = M3_OK;
 
 	m3_err_init(&e);
-	while ((c = getopt_long(argc, argv, "a:d:ehj:M:m:n:o:qs:t:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:c:d:ehj:M:m:n:o:qs:t:v", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			rc = m3_parse_double("-a", optarg, 1, 1e5, &o->p.cluster_area_mm2, &e);
+			break;
+		case 'c':
+			rc = m3_parse_double("-c", optarg, 0, 1, &o->p.cluster_support, &e);
 			break;
 		case 'd':
 			dev = optarg;
@@ -189,8 +195,11 @@ explain(const struct mm_result *r, const struct mm_image *im, const struct mm_ma
 		r->t.features * 1e3);
 	fprintf(stderr, "%s:   classify: %zu calcifications at score >= %g  %.1f ms\n", pn,
 		r->ncalc, p->threshold, r->t.classify * 1e3);
-	fprintf(stderr, "%s:   cluster: %zu clusters (>= %d within %g mm^2)  %.1f ms\n", pn,
-		r->nclusters, p->cluster_count, p->cluster_area_mm2, r->t.cluster * 1e3);
+	fprintf(stderr,
+		"%s:   cluster: %zu clusters (>= %d within %g mm^2, support from score %g), %zu "
+		"calcifications in all  %.1f ms\n",
+		pn, r->nclusters, p->cluster_count, p->cluster_area_mm2, p->cluster_support,
+		r->ncalc, r->t.cluster * 1e3);
 	fprintf(stderr, "%s:   overlay: %.1f ms; total %.1f ms\n", pn, r->t.overlay * 1e3,
 		r->t.total * 1e3);
 }

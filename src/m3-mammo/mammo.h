@@ -21,6 +21,7 @@ struct mm_params {
 	double max_diam_mm; /* largest candidate kept (bigger is a mass, not a calcification) */
 	int cluster_count; /* calcifications that make a cluster */
 	double cluster_area_mm2; /* ... within this area */
+	double cluster_support; /* score from which candidates may complete a cluster */
 	double k_sigma; /* candidate pixels: enhanced value over k local noise */
 	double k_peak; /* ... in a spot whose peak reaches k_peak local noise */
 	double skin_margin_mm; /* no candidates this close to the skin line */

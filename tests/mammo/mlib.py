@@ -80,16 +80,26 @@ def match(dets, truth_img, sx, sy):
     return res
 
 
-def clusters(points, sx, sy, count=3, area=100.0):
-    """m3-mammo's cluster rule (DBSCAN, eps = radius of a circle of the area); points are
-    (x, y) in falling score order; returns a cluster number (1-based) or 0 per point."""
-    eps = math.sqrt(area / math.pi)
+def clusters(points, sx, sy, count=3, area=100.0, sure=None):
+    """m3-mammo's cluster rule (DBSCAN with support, eps = radius of a circle of the area);
+    points are (x, y) in falling score order, sure[i] whether point i scores >= -t (the
+    others score >= the support score, -c); returns a cluster number (1-based) or 0 per
+    point.  A sure point is a core with >= count points within eps, >= min(count, 2) of them
+    sure; cores within eps join, sure points within eps of a core are members; a cluster of
+    fewer than count sure members takes the best support points within eps of its cores
+    until it has count."""
+    eps2 = area / math.pi
     n = len(points)
+    sure = [True] * n if sure is None else sure
+    need = min(count, 2)
 
     def near(a, b):
-        return math.hypot((points[a][0] - points[b][0]) * sx,
-                          (points[a][1] - points[b][1]) * sy) <= eps
-    core = [sum(1 for j in range(n) if j != i and near(i, j)) + 1 >= count for i in range(n)]
+        dx = (points[a][0] - points[b][0]) * sx
+        dy = (points[a][1] - points[b][1]) * sy
+        return dx * dx + dy * dy <= eps2
+    nb = [[j for j in range(n) if j != i and near(i, j)] if sure[i] else [] for i in range(n)]
+    core = [sure[i] and len(nb[i]) + 1 >= count and sum(sure[j] for j in nb[i]) + 1 >= need
+            for i in range(n)]
     lab = [0] * n
     nc = 0
     for i in range(n):
@@ -97,14 +107,22 @@ def clusters(points, sx, sy, count=3, area=100.0):
             continue
         nc += 1
         lab[i] = nc
-        stack = [i]
+        stack, cores, m = [i], [i], 1
         while stack:
             a = stack.pop()
-            for j in range(n):
-                if not lab[j] and near(a, j):
+            for j in nb[a]:
+                if sure[j] and not lab[j]:
                     lab[j] = nc
+                    m += 1
                     if core[j]:
                         stack.append(j)
+                        cores.append(j)
+        for j in range(n):
+            if m >= count:
+                break
+            if not sure[j] and not lab[j] and any(near(c, j) for c in cores):
+                lab[j] = nc
+                m += 1
     return lab
 
 
@@ -122,10 +140,12 @@ def cluster_hits(members, truth_img, hit_ids, sx, sy):
     return None
 
 
-def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None):
+def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None, support=0.05):
     """FROC points over the images of several studies.  results: [(findings, truth)] where
     findings come from m3-mammo --features -t 1 (every candidate scored).  Returns rows of
-    (threshold, calc sensitivity, FP per image, cluster sensitivity, false clusters/image).
+    (threshold, calc sensitivity, FP per image, cluster sensitivity, false clusters/image);
+    the calcifications are those m3-mammo -t threshold -c support reports (support taken into
+    a cluster included).
     With min_snr, calcifications whose truth snr is below it are left out of the
     sensitivity, and a detection on one is neither a hit nor a false positive."""
     rows = []
@@ -141,15 +161,19 @@ def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None):
                 key = (img["laterality"], img["view"])
                 ti = tr[key]
                 sx, sy = img["spacing_mm"]
-                dets = [c for c in img["all_candidates"]
-                        if c["score"] >= t and c["diameter_mm"] >= 0.1]
+                pts = sorted((c for c in img["all_candidates"]
+                              if c["score"] >= min(t, support) and c["diameter_mm"] >= 0.1),
+                             key=lambda c: -c["score"])
+                lab = clusters([(d["x"], d["y"]) for d in pts], sx, sy, count, area,
+                               [d["score"] >= t for d in pts])
+                dets = [d for d, k in zip(pts, lab) if d["score"] >= t or k]
+                lab = [k for d, k in zip(pts, lab) if d["score"] >= t or k]
                 m = match(dets, ti, sx, sy)
                 nimg += 1
                 skip = {c["id"] for c in ti["calcs"] if id(c) in faint}
                 ncalc += len(ti["calcs"]) - len(skip)
                 tp += sum(1 for h, dup in m if h is not None and h not in skip)
                 fp += sum(1 for h, dup in m if h is None and not dup)
-                lab = clusters([(d["x"], d["y"]) for d in dets], sx, sy, count, area)
                 found = set()
                 for k in range(1, max(lab + [0]) + 1):
                     mem = [i for i in range(len(dets)) if lab[i] == k]
