@@ -25,6 +25,7 @@ struct opts {
 	unsigned jobs;
 	size_t part;
 	int list, anon, progress, verbose;
+	int verify_etag; /* --verify-etag: multipart ETags, parts of `part' bytes */
 	const char *sha256; /* --sha256 HEX */
 	long retries, timeout; /* -1: the defaults */
 };

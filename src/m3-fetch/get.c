@@ -49,6 +49,7 @@ struct engine {
 	struct m3_out file; /* -o for a prefix: the current file */
 	struct m3_hash md5, sha;
 	int check_md5;
+	unsigned char (*pmd5)[M3_MD5_LEN]; /* --verify-etag: each piece's MD5 */
 	uint64_t bytes;
 	struct m3_progress prog;
 };
@@ -107,12 +108,72 @@ simple_etag(const char *etag)
 	return 1;
 }
 
+/* The number of pieces of an object. */
+static size_t
+npieces_of(const struct engine *g, const struct obj *ob)
+{
+	return ob->size == 0 ? 1 : (size_t)((ob->size + g->o->part - 1) / g->o->part);
+}
+
+/*
+ * N when --verify-etag can check the multipart ETag "MD5-N" of ob: its pieces are then its
+ * upload parts, if those were of --part-size bytes (m3-push's default, 8 MiB, is ours).
+ */
+static size_t
+mp_parts(const struct engine *g, const struct obj *ob)
+{
+	const char *dash = strchr(ob->etag, '-');
+	char *end;
+	unsigned long n;
+
+	if (!g->o->verify_etag || g->s->kind == SRC_FILE || dash == NULL || dash - ob->etag != 32 ||
+	    dash[1] < '1' || dash[1] > '9')
+		return 0;
+	for (const char *p = ob->etag; p < dash; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	n = strtoul(dash + 1, &end, 10);
+	if (*end != '\0' || n != npieces_of(g, ob))
+		return 0;
+	return (size_t)n;
+}
+
+/* With --verify-etag, a multipart ETag that cannot be checked is said so, once per object. */
+static void
+warn_unchecked(const struct engine *g, const struct obj *ob)
+{
+	if (g->o->verify_etag && g->s->kind != SRC_FILE && strchr(ob->etag, '-') != NULL &&
+	    mp_parts(g, ob) == 0)
+		m3_warn("%s: ETag %s not checked: not %zu parts of %zu MiB", ob->key, ob->etag,
+			npieces_of(g, ob), g->o->part >> 20);
+}
+
+/* The MD5 of the pieces' MD5s against the ETag: pieces first .. first + N - 1. */
+static int
+check_mp(const struct engine *g, const struct obj *ob, size_t first, struct m3_err *e)
+{
+	size_t n = mp_parts(g, ob);
+	unsigned char d[M3_MD5_LEN];
+	char hex[2 * M3_MD5_LEN + 1];
+
+	if (n == 0 || g->pmd5 == NULL)
+		return M3_OK;
+	m3_md5(g->pmd5[first], n * M3_MD5_LEN, d);
+	m3_hex(d, sizeof(d), hex);
+	if (strncmp(hex, ob->etag, 32) != 0)
+		return m3_err_set(e, M3_EDATA,
+				  "%s: multipart MD5 %s-%zu does not match the ETag %s", ob->key,
+				  hex, n, ob->etag);
+	return M3_OK;
+}
+
 static int
 obj_begin(struct engine *g, const struct obj *ob, struct m3_err *e)
 {
 	int rc;
 
 	g->check_md5 = simple_etag(ob->etag) && g->s->kind != SRC_FILE;
+	warn_unchecked(g, ob);
 	if (g->check_md5 && m3_hash_init(&g->md5, M3_HASH_MD5) != 0)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	if (g->o->sha256 != NULL && m3_hash_init(&g->sha, M3_HASH_SHA256) != 0)
@@ -141,12 +202,14 @@ obj_begin(struct engine *g, const struct obj *ob, struct m3_err *e)
 }
 
 static int
-obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
+obj_end(struct engine *g, const struct obj *ob, size_t first, struct m3_err *e)
 {
 	unsigned char d[M3_SHA256_LEN];
 	char hex[2 * M3_SHA256_LEN + 1];
 	int rc = M3_OK;
 
+	if ((rc = check_mp(g, ob, first, e)) != M3_OK)
+		return rc;
 	if (g->check_md5) {
 		m3_hash_final(&g->md5, d);
 		m3_hex(d, M3_MD5_LEN, hex);
@@ -180,7 +243,8 @@ obj_end(struct engine *g, const struct obj *ob, struct m3_err *e)
  * the folder, made once per folder rather than once per file.
  */
 static int
-write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_err *e)
+write_whole(struct engine *g, const struct obj *ob, size_t first, const char *data,
+	    struct m3_err *e)
 {
 	unsigned char d[M3_MD5_LEN];
 	char hex[2 * M3_MD5_LEN + 1], *path, *slash;
@@ -188,6 +252,9 @@ write_whole(struct engine *g, const struct obj *ob, const char *data, struct m3_
 	struct m3_out out;
 	int rc = M3_OK;
 
+	warn_unchecked(g, ob);
+	if ((rc = check_mp(g, ob, first, e)) != M3_OK)
+		return rc;
 	if (simple_etag(ob->etag) && g->s->kind != SRC_FILE) {
 		m3_md5(data, (size_t)ob->size, d);
 		m3_hex(d, sizeof(d), hex);
@@ -270,7 +337,7 @@ emit_rest(struct engine *g, size_t i, struct slot *sl, struct m3_err *e)
 			     sl->have - sl->out, e)) != M3_OK)
 		return rc;
 	if (pc->off + pc->len == ob->size)
-		return obj_end(g, ob, e);
+		return obj_end(g, ob, i + 1 - npieces_of(g, ob), e);
 	return M3_OK;
 }
 
@@ -290,6 +357,8 @@ struct fill {
 	size_t i;
 	struct slot *sl;
 	int head, may_stream;
+	int hashing; /* --verify-etag: this piece's MD5, in the worker, as its bytes arrive */
+	struct m3_hash md5;
 };
 
 static int
@@ -300,6 +369,8 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 	struct slot *sl = f->sl;
 	int rc;
 
+	if (f->hashing)
+		m3_hash_update(&f->md5, p, n);
 	if (f->may_stream && !f->head) {
 		/* once the head, always the head until this piece is done */
 		pthread_mutex_lock(&g->mu);
@@ -336,9 +407,9 @@ work(void *ctx, size_t i, unsigned worker)
 	struct slot *sl = &g->slots[i % g->window];
 	const struct piece *pc = &g->pieces[i];
 	const struct obj *ob = &g->s->objs[pc->obj];
-	struct fill f = {g, i, sl, 0, 1};
+	struct fill f = {g, i, sl, 0, 1, 0, {0}};
 	struct m3_err e;
-	int rc, whole_file;
+	int rc = M3_OK, whole_file;
 
 	m3_err_init(&e);
 	pthread_mutex_lock(&g->mu);
@@ -355,9 +426,21 @@ work(void *ctx, size_t i, unsigned worker)
 	whole_file = g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
 		     pc->len == ob->size;
 	f.may_stream = !whole_file;
-	rc = src_range(g->s, g->conns[worker], ob, pc->off, pc->len, fill, &f, &e);
+	if (g->pmd5 != NULL && mp_parts(g, ob) > 0) {
+		if (m3_hash_init(&f.md5, M3_HASH_MD5) != 0)
+			rc = m3_err_set(&e, M3_ENOMEM, "out of memory");
+		else
+			f.hashing = 1;
+	}
+	if (rc == M3_OK)
+		rc = src_range(g->s, g->conns[worker], ob, pc->off, pc->len, fill, &f, &e);
+	if (f.hashing) {
+		/* stored before the piece is marked ready (under mu), read by obj_end */
+		m3_hash_final(&f.md5, g->pmd5[i]);
+		m3_hash_release(&f.md5);
+	}
 	if (rc == M3_OK && whole_file)
-		rc = write_whole(g, ob, sl->buf != NULL ? sl->buf : "", &e);
+		rc = write_whole(g, ob, i, sl->buf != NULL ? sl->buf : "", &e);
 	pthread_mutex_lock(&g->mu);
 	if (rc != M3_OK) {
 		fail(g, &e);
@@ -405,6 +488,8 @@ make_pieces(struct engine *g, struct m3_err *e)
 		} while (off < size);
 	}
 	g->npieces = k;
+	if (g->o->verify_etag && (g->pmd5 = calloc(k ? k : 1, sizeof(*g->pmd5))) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	return M3_OK;
 }
 
@@ -501,6 +586,7 @@ done:
 	free(g.slots);
 	free(g.conns);
 	free(g.pieces);
+	free(g.pmd5);
 	free(g.lastdir);
 	pthread_mutex_destroy(&g.mu);
 	pthread_mutex_destroy(&g.file_mu);

@@ -11,7 +11,7 @@ usage(FILE *f)
 	fprintf(f, "usage: m3-fetch [-hlqv] [-j jobs] [-o path] [--no-sign-request] [--part-size "
 		   "MiB]\n"
 		   "                [--progress] [--retries n] [--sha256 hex] [--timeout seconds]\n"
-		   "                [--version] url\n");
+		   "                [--verify-etag] [--version] url\n");
 }
 
 void
@@ -85,7 +85,16 @@ done:
 int
 main(int argc, char *argv[])
 {
-	enum { O_NOSIGN = 256, O_PART, O_PROGRESS, O_RETRIES, O_SHA256, O_TIMEOUT, O_VERSION };
+	enum {
+		O_NOSIGN = 256,
+		O_PART,
+		O_PROGRESS,
+		O_RETRIES,
+		O_SHA256,
+		O_TIMEOUT,
+		O_VERIFY,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -99,6 +108,7 @@ main(int argc, char *argv[])
 		{"sha256", required_argument, NULL, O_SHA256},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"verbose", no_argument, NULL, 'v'},
+		{"verify-etag", no_argument, NULL, O_VERIFY},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
@@ -158,6 +168,9 @@ main(int argc, char *argv[])
 		case O_TIMEOUT:
 			if (m3_parse_long("--timeout", optarg, 1, 3600, &timeout, &e) != M3_OK)
 				return m3_report(&e);
+			break;
+		case O_VERIFY:
+			o.verify_etag = 1;
 			break;
 		case O_VERSION:
 			m3_print_version();

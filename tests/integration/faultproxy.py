@@ -5,8 +5,11 @@ A fraction RATE of requests fails, evenly among: 503 SlowDown, 500, a stall (no 
 STALL_SECONDS, then the connection closes), and for GET answers a reset in the middle of the body
 (TCP RST) or a truncated body (the connection closes early).  A request with a body gets only the
 faults that come before it reaches the server, so the server never applies a request twice.
-The count of each fault is written to PORTFILE.stats when the proxy is stopped (SIGTERM)."""
+The count of each fault is written to PORTFILE.stats when the proxy is stopped (SIGTERM).
+With FAULTPROXY_FLIP=1 in the environment, every ranged GET answer also has one byte changed (its
+middle one, XOR 1), a corruption that no transport check sees: only the ETag can."""
 import http.client
+import os
 import http.server
 import random
 import signal
@@ -18,9 +21,10 @@ import time
 
 UP, PORTFILE, SEED, RATE = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 STALL = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
+FLIP = os.environ.get("FAULTPROXY_FLIP") == "1"
 rng = random.Random(SEED)
 lock = threading.Lock()
-stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0}
+stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0, "flip": 0}
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -69,6 +73,12 @@ class H(http.server.BaseHTTPRequestHandler):
         up.request(self.command, self.path, body=body, headers=hdrs)
         r = up.getresponse()
         data = r.read() if self.command != "HEAD" else b""
+        if FLIP and self.command == "GET" and "Range" in self.headers and \
+                r.status in (200, 206) and data:
+            with lock:
+                stats["flip"] += 1
+            i = len(data) // 2
+            data = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in HOP:
@@ -112,6 +122,5 @@ class Server(http.server.ThreadingHTTPServer):
 srv = Server(("127.0.0.1", 0), H)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os
 os.rename(PORTFILE + ".tmp", PORTFILE)
 srv.serve_forever()

@@ -18,7 +18,7 @@ if [ -n "$missing" ]; then
 	skip_reason="not installed:$missing (apt-get install radosgw ceph-mon ceph-osd ceph-common awscli curl)"
 else
 	eval "$("$IT/radosgw.sh" start "$RGW" 1024)" || skip_reason="radosgw did not start"
-	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; [ -n "${flippid:-}" ] && kill $flippid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 fi
 if [ -z "$skip_reason" ]; then
 	export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
@@ -97,6 +97,34 @@ check 'kill -9 in the middle of a multipart upload: no object is visible' '
 	run m3-fetch -l s3://m3it/kill/ && expect_code 0 && expect_empty out &&
 	run aws s3api list-multipart-uploads --bucket m3it --prefix kill/ && grep -q UploadId out
 '
+
+# --verify-etag: a proxy that changes one byte of every ranged GET answer (and nothing else).
+if [ -z "$skip_reason" ]; then
+	FAULTPROXY_FLIP=1 python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/flip.port" 1 0 &
+	flippid=$!
+	i=0; while [ ! -s "$SCRATCH/flip.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	FLIP=http://127.0.0.1:$(cat "$SCRATCH/flip.port")
+fi
+
+check '--verify-etag: a 20 MB multipart object checked (exit 0); a changed byte: exit 3, no -o file' '
+	head -c 20000000 /dev/urandom >v.bin && run $PUSH v.bin s3://m3it/verify/v.bin &&
+	expect_code 0 && m3-fetch -l s3://m3it/verify/v.bin | grep -q "\"etag\":\"[0-9a-f]*-3\"" &&
+	run m3-fetch --verify-etag -o v.out s3://m3it/verify/v.bin && expect_code 0 &&
+	expect_empty err && test "$(sha256sum <v.out)" = "$(sha256sum <v.bin)" &&
+	run m3-fetch --verify-etag -j 2 s3://m3it/verify/v.bin && expect_code 0 && cmp out v.bin &&
+	run m3-fetch --verify-etag --part-size 5 s3://m3it/verify/v.bin && expect_code 0 &&
+	cmp out v.bin && grep -q "ETag [0-9a-f]*-3 not checked" err &&
+	AWS_ENDPOINT_URL=$FLIP m3-fetch s3://m3it/verify/v.bin >plain && ! cmp -s plain v.bin &&
+	AWS_ENDPOINT_URL=$FLIP run m3-fetch --verify-etag -o c.out s3://m3it/verify/v.bin &&
+	expect_code 3 && grep -q "does not match the ETag" err && test ! -e c.out &&
+	test -z "$(ls -A | grep c.out)" &&
+	AWS_ENDPOINT_URL=$FLIP run m3-fetch --verify-etag s3://m3it/verify/v.bin && expect_code 3
+'
+
+if [ -n "${flippid:-}" ]; then
+	kill $flippid && wait $flippid 2>/dev/null
+	flippid=
+fi
 
 # Faults: 100 transfers through the proxy, 25% of requests failing.
 if [ -z "$skip_reason" ]; then
