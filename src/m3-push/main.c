@@ -61,6 +61,15 @@ push_one(struct m3_s3 *s3, struct m3_net *net, const struct popts *o, const char
 		free(t);
 		return e->code;
 	}
+	/* an empty stdin is a pipeline whose writer failed: no empty object for it */
+	if (fp == stdin) {
+		int c = getc(stdin);
+		if (c == EOF) {
+			free(t);
+			return m3_err_set(e, M3_ENOINPUT, "stdin: empty input");
+		}
+		ungetc(c, stdin);
+	}
 	if (is_s3) {
 		if ((rc = m3_s3_parse(t, &bucket, &key, e)) == M3_OK && *key == '\0')
 			rc = m3_err_set(e, M3_EUSAGE, "%s: no object key", t);

@@ -115,4 +115,9 @@ check 'signer: presigned URLs equal botocore'"'"'s for the same inputs and time'
 '
 skip_reason=
 
+check 'empty stdin: exit 3, "empty input", no object made' '
+	mkdir dst && run m3-push - dst/x.bin </dev/null && expect_code 3 &&
+	expect_err "m3-push: stdin: empty input" && test ! -e dst/x.bin
+'
+
 done_testing
