@@ -28,6 +28,25 @@ str_or_null(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* "x", "y" in pixels and "x_mm", "y_mm", each followed by a comma: a find's or a cluster's
+ * centre. */
+static void
+position(FILE *f, double cx, double cy, const struct mm_image *im)
+{
+	key(f, "x");
+	num(f, cx, 1);
+	fputc(',', f);
+	key(f, "y");
+	num(f, cy, 1);
+	fputc(',', f);
+	key(f, "x_mm");
+	num(f, cx * im->sx, 2);
+	fputc(',', f);
+	key(f, "y_mm");
+	num(f, cy * im->sy, 2);
+	fputc(',', f);
+}
+
 static void
 calc_json(FILE *f, const struct mm_cand *c, const struct mm_image *im, int with_features)
 {
@@ -36,18 +55,7 @@ calc_json(FILE *f, const struct mm_cand *c, const struct mm_image *im, int with_
 		key(f, "id");
 		fprintf(f, "%d,", c->id);
 	}
-	key(f, "x");
-	num(f, c->cx, 1);
-	fputc(',', f);
-	key(f, "y");
-	num(f, c->cy, 1);
-	fputc(',', f);
-	key(f, "x_mm");
-	num(f, c->cx * im->sx, 2);
-	fputc(',', f);
-	key(f, "y_mm");
-	num(f, c->cy * im->sy, 2);
-	fputc(',', f);
+	position(f, c->cx, c->cy, im);
 	key(f, "diameter_mm");
 	num(f, c->f[MM_F_DIAM], 3);
 	fputc(',', f);
@@ -98,18 +106,7 @@ cluster_json(FILE *f, const struct mm_cluster *q, const struct mm_result *r,
 			first = 0;
 		}
 	fputs("],", f);
-	key(f, "x");
-	num(f, q->cx, 1);
-	fputc(',', f);
-	key(f, "y");
-	num(f, q->cy, 1);
-	fputc(',', f);
-	key(f, "x_mm");
-	num(f, q->cx * im->sx, 2);
-	fputc(',', f);
-	key(f, "y_mm");
-	num(f, q->cy * im->sy, 2);
-	fputc(',', f);
+	position(f, q->cx, q->cy, im);
 	key(f, "extent_mm");
 	fputc('[', f);
 	num(f, (q->x1 - q->x0) * im->sx, 2);
