@@ -25,11 +25,25 @@ LIB_SRC := $(wildcard src/libm3/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o)
 
 # CUDA: nvcc on PATH or in the usual prefix turns the .cu files on; nothing to configure.
-NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
-CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+# nvcc may be a wrapper script (/usr/local/bin/nvcc -> /usr/local/cuda-X/bin/nvcc), so the
+# runtime's folder is asked of nvcc itself (-dryrun prints its LIBRARIES line), not guessed
+# from where nvcc lies. With nvcc but no libcudart there, the tools build CPU-only, with a warning.
+ifeq ($(origin NVCC),undefined)
+NVCC := $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+endif
 NVCCFLAGS ?= -O2 -std=c++17
+CUDA_LIBDIR := $(if $(NVCC),$(firstword $(foreach d,$(shell $(NVCC) -dryrun -x cu -c /dev/null \
+	-o /dev/null 2>&1 | sed -n 's/^\#\$$ LIBRARIES=//p' | tr -d '"' | tr ' ' '\n' | \
+	sed -n 's/^-L//p' | grep -v stubs) $(patsubst %/bin/nvcc,%/lib64,$(NVCC)),\
+	$(if $(wildcard $(d)/libcudart.so),$(d)))))
+ifneq ($(NVCC),)
+ifeq ($(CUDA_LIBDIR),)
+$(warning nvcc found at $(NVCC) but no libcudart.so beside it: building CPU-only)
+override NVCC :=
+endif
+endif
 # no commas: the value is pasted into an $(if ...) in TOOL_RULES, where a comma splits it
-CUDA_LDLIBS := $(if $(NVCC),-L$(CUDA_HOME)/lib64 -lcudart -lstdc++ -Xlinker -rpath -Xlinker $(CUDA_HOME)/lib64)
+CUDA_LDLIBS := $(if $(NVCC),-L$(CUDA_LIBDIR) -lcudart -lstdc++ -Xlinker -rpath -Xlinker $(CUDA_LIBDIR))
 
 # GDCM, for the DICOM shim that m3-decode and m3-phantom link.
 GDCM_CPPFLAGS := $(shell ls -d /usr/include/gdcm-* 2>/dev/null | sed 's/^/-I/' | head -n1)
