@@ -21,8 +21,7 @@ struct piece {
 };
 
 struct slot {
-	char *buf;
-	size_t cap;
+	char *buf; /* a buffer of the pool, while the piece has bytes not yet written */
 	size_t have; /* bytes of the piece received */
 	size_t out; /* bytes of the piece already written out (streamed by the head) */
 	size_t piece; /* which piece it holds */
@@ -38,6 +37,11 @@ struct engine {
 	struct piece *pieces;
 	size_t npieces, window;
 	struct slot *slots;
+	/* the buffers, each of bufcap bytes: at most nbuf, made as needed, the idle ones in
+	 * freebuf (under mu); the head piece streams and needs none once it has written what
+	 * it had, so a window of N parts holds N - 1 of them */
+	char **freebuf;
+	size_t nbuf, made, nfree, bufcap;
 	pthread_mutex_t mu, file_mu;
 	char *lastdir; /* the folder made last under -o (under file_mu) */
 	pthread_cond_t cv;
@@ -117,7 +121,8 @@ npieces_of(const struct engine *g, const struct obj *ob)
 
 /*
  * N when --verify-etag can check the multipart ETag "MD5-N" of ob: its pieces are then its
- * upload parts, if those were of --part-size bytes (m3-push's default, 8 MiB, is ours).
+ * upload parts, if those were of --part-size bytes (m3-push's default, 8 MiB, is ours with
+ * --verify-etag).
  */
 static size_t
 mp_parts(const struct engine *g, const struct obj *ob)
@@ -351,6 +356,17 @@ fail(struct engine *g, const struct m3_err *e)
 	pthread_cond_broadcast(&g->cv);
 }
 
+/* Gives sl's buffer back to the pool (under mu). */
+static void
+buf_put(struct engine *g, struct slot *sl)
+{
+	if (sl->buf == NULL)
+		return;
+	g->freebuf[g->nfree++] = sl->buf;
+	sl->buf = NULL;
+	pthread_cond_broadcast(&g->cv);
+}
+
 /* Where a worker's bytes go: its slot, or straight out once its piece is the head. */
 struct fill {
 	struct engine *g;
@@ -360,6 +376,34 @@ struct fill {
 	int hashing; /* --verify-etag: this piece's MD5, in the worker, as its bytes arrive */
 	struct m3_hash md5;
 };
+
+/*
+ * A buffer for f's piece: an idle one, a new one while fewer than nbuf are made, or the next
+ * one given back; a piece that becomes the head meanwhile streams instead (f->head is set).
+ */
+static int
+buf_take(struct fill *f, struct m3_err *e)
+{
+	struct engine *g = f->g;
+	int rc = M3_OK;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->nfree == 0 && g->made == g->nbuf && !g->failed &&
+	       !(f->head = f->may_stream && g->written == f->i))
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (g->failed)
+		rc = m3_err_set(e, M3_EFAIL, "stopped"); /* another piece's error is reported */
+	else if (f->head && g->written == f->i)
+		rc = M3_OK;
+	else if (g->nfree > 0)
+		f->sl->buf = g->freebuf[--g->nfree];
+	else if ((f->sl->buf = malloc(g->bufcap)) == NULL)
+		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+	else
+		g->made++;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
 
 static int
 fill(void *arg, const void *p, size_t n, struct m3_err *e)
@@ -380,6 +424,11 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 		    (rc = emit_bytes(g, f->i, sl, sl->buf + sl->out, sl->have - sl->out, e)) !=
 			    M3_OK)
 			return rc;
+		if (f->head && sl->buf != NULL) {
+			pthread_mutex_lock(&g->mu);
+			buf_put(g, sl);
+			pthread_mutex_unlock(&g->mu);
+		}
 	}
 	if (f->head) {
 		if ((rc = emit_bytes(g, f->i, sl, p, n, e)) != M3_OK)
@@ -387,14 +436,10 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 		sl->have += n;
 		return M3_OK;
 	}
-	if (sl->cap < g->pieces[f->i].len) {
-		/* the whole piece at once: it is kept until written, and the slot is reused */
-		char *b = realloc(sl->buf, g->pieces[f->i].len);
-		if (b == NULL)
-			return m3_err_set(e, M3_ENOMEM, "out of memory");
-		sl->buf = b;
-		sl->cap = g->pieces[f->i].len;
-	}
+	if (sl->buf == NULL && (rc = buf_take(f, e)) != M3_OK)
+		return rc;
+	if (f->head) /* it became the head while it waited for a buffer */
+		return fill(arg, p, n, e);
 	memcpy(sl->buf + sl->have, p, n);
 	sl->have += n;
 	return M3_OK;
@@ -450,6 +495,7 @@ work(void *ctx, size_t i, unsigned worker)
 	if (whole_file) {
 		sl->written = 1;
 		g->bytes += pc->len;
+		buf_put(g, sl);
 	}
 	sl->piece = i;
 	sl->ready = 1;
@@ -462,6 +508,7 @@ work(void *ctx, size_t i, unsigned worker)
 			fail(g, &e);
 			break;
 		}
+		buf_put(g, w);
 		w->ready = 0;
 		g->written++;
 		m3_progress(&g->prog, "%llu MiB", (unsigned long long)(g->bytes >> 20));
@@ -533,18 +580,24 @@ fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
 	for (size_t i = 0; i < g.npieces; i++)
 		if (g.pieces[i].len > maxlen)
 			maxlen = g.pieces[i].len;
-	g.window = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
-	if (g.window > 4096)
-		g.window = 4096;
-	if (g.window < 2)
-		g.window = 2; /* parts over half the window: two of them */
+	g.nbuf = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
+	if (g.nbuf > 4096)
+		g.nbuf = 4096;
+	if (g.nbuf < 2)
+		g.nbuf = 2; /* parts over half the window: two of them */
+	g.bufcap = maxlen > 0 ? maxlen : 1;
+	/* a streamed head needs no buffer, so the window has one part more than buffers;
+	 * whole objects under -o are all buffered (a head waiting for a buffer held by the
+	 * pieces after it would wait for ever) */
+	g.window = g.nbuf + !(s->prefix && o->out != NULL);
 	/* no more connections than the window has slots besides the head's: a connection
 	 * beyond that would only wait for room (and, with a larger window, cost memory) */
 	if (nconn > g.window - 1)
 		nconn = (unsigned)(g.window - 1);
 	g.slots = calloc(g.window, sizeof(*g.slots));
 	g.conns = calloc(nconn, sizeof(*g.conns));
-	if (g.slots == NULL || g.conns == NULL) {
+	g.freebuf = calloc(g.nbuf, sizeof(*g.freebuf));
+	if (g.slots == NULL || g.conns == NULL || g.freebuf == NULL) {
 		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -583,6 +636,9 @@ done:
 		m3_conn_free(g.conns[i]);
 	for (size_t i = 0; g.slots != NULL && i < g.window; i++)
 		free(g.slots[i].buf);
+	for (size_t i = 0; i < g.nfree; i++)
+		free(g.freebuf[i]);
+	free(g.freebuf);
 	free(g.slots);
 	free(g.conns);
 	free(g.pieces);

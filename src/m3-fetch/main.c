@@ -112,7 +112,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {.jobs = 8, .part = 8u << 20};
+	struct opts o = {.jobs = 8, .part = 0};
 	struct m3_err e;
 	long v, retries = -1, timeout = -1;
 	int c, rc;
@@ -188,6 +188,10 @@ main(int argc, char *argv[])
 		return m3_report(&e);
 	o.retries = retries;
 	o.timeout = timeout;
+	/* 16 MiB: half the requests of 8 MiB parts, each of which costs a server as much CPU as
+	 * ~1 MiB of data; --verify-etag keeps to m3-push's 8 MiB parts, which it checks */
+	if (o.part == 0)
+		o.part = o.verify_etag ? 8u << 20 : 16u << 20;
 	if (strncmp(argv[optind], "dicomweb+", 9) == 0) {
 		struct m3_net net;
 		opts_net(&o, &net);
