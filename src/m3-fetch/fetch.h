@@ -50,12 +50,20 @@ int src_objects(struct src *s, struct m3_conn *c, struct m3_err *e);
  * resumes after the bytes taken). */
 int src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, size_t len,
 	      m3_http_sink sink, void *sinkarg, struct m3_err *e);
+/* Called by src_first once the object is known (s->objs[0]), with the first piece's length,
+ * before any of its bytes; an error stops the transfer. */
+typedef int (*src_known)(void *arg, size_t len, struct m3_err *e);
+/* One S3 object (s->key) with no HEAD: its first piece of up to part bytes is asked for, and
+ * the answer's headers give its size, ETag and date. */
+int src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *knownarg,
+	      m3_http_sink sink, void *sinkarg, struct m3_err *e);
 void src_close(struct src *s);
 int src_add(struct src *s, const char *name, const char *key, uint64_t size, const char *etag,
 	    const char *mtime, struct m3_err *e);
 
-/* Gets every object of s to stdout (raw or tar) or under o->out. */
-int fetch_run(struct src *s, const struct opts *o, struct m3_err *e);
+/* Gets every object of s to stdout (raw or tar) or under o->out; c is one of the connections.
+ * One S3 object whose size is not known yet (s->nobj == 0) is learnt from its first piece. */
+int fetch_run(struct src *s, struct m3_conn *c, const struct opts *o, struct m3_err *e);
 
 /* WADO-RS and QIDO-RS. */
 int dicomweb_run(const char *url, const struct opts *o, struct m3_net *net, struct m3_err *e);

@@ -30,12 +30,23 @@ struct slot {
 	int written; /* already written out by its worker (a whole object under -o) */
 };
 
+struct fill;
+
 struct engine {
 	struct src *s;
 	const struct opts *o;
+	struct m3_conn *c; /* the caller's connection: the first piece's, or conns[0] */
 	struct m3_conn **conns;
+	unsigned nconn;
+	struct m3_pool *pool;
 	struct piece *pieces;
 	size_t npieces, window;
+	/* one S3 object learnt from its first piece, which the caller's thread gets while the
+	 * pool, in a thread of its own, gets pieces first.. from the moment its size is known */
+	size_t first;
+	struct fill *f0;
+	pthread_t rest;
+	int rest_started;
 	struct slot *slots;
 	/* the buffers, each of bufcap bytes: at most nbuf, made as needed, the idle ones in
 	 * freebuf (under mu); the head piece streams and needs none once it has written what
@@ -50,6 +61,7 @@ struct engine {
 	struct m3_err err;
 	/* the writer's state (under mu) */
 	FILE *out;
+	struct m3_out stdout_or_file; /* stdout, or -o FILE */
 	struct m3_out file; /* -o for a prefix: the current file */
 	struct m3_hash md5, sha;
 	int check_md5;
@@ -375,6 +387,7 @@ struct fill {
 	int head, may_stream;
 	int hashing; /* --verify-etag: this piece's MD5, in the worker, as its bytes arrive */
 	struct m3_hash md5;
+	int whole_file; /* a whole object under -o, written by its worker */
 };
 
 /*
@@ -445,54 +458,71 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 	return M3_OK;
 }
 
-static void
-work(void *ctx, size_t i, unsigned worker)
+/* Waits until piece i has a slot in the window; 0 when the engine has failed meanwhile. */
+static int
+piece_wait(struct engine *g, size_t i)
 {
-	struct engine *g = ctx;
 	struct slot *sl = &g->slots[i % g->window];
-	const struct piece *pc = &g->pieces[i];
-	const struct obj *ob = &g->s->objs[pc->obj];
-	struct fill f = {g, i, sl, 0, 1, 0, {0}};
-	struct m3_err e;
-	int rc = M3_OK, whole_file;
 
-	m3_err_init(&e);
 	pthread_mutex_lock(&g->mu);
-	while (!g->failed && i >= g->written + g->window)
+	/* while the first piece of an object learnt from it is fetched, it is one of the
+	 * nconn transfers */
+	while (!g->failed &&
+	       (i >= g->written + g->window || (g->first > 0 && g->written == 0 && i >= g->nconn)))
 		pthread_cond_wait(&g->cv, &g->mu);
 	if (g->failed) {
 		pthread_mutex_unlock(&g->mu);
-		return;
+		return 0;
 	}
 	sl->have = sl->out = 0;
 	sl->begun = sl->ready = sl->written = 0;
 	pthread_mutex_unlock(&g->mu);
+	return 1;
+}
+
+/* Sets up f for piece i; its MD5 is taken as it arrives with --verify-etag. */
+static int
+piece_start(struct engine *g, size_t i, struct fill *f, struct m3_err *e)
+{
+	const struct piece *pc = &g->pieces[i];
+	const struct obj *ob = &g->s->objs[pc->obj];
+
+	*f = (struct fill){.g = g, .i = i, .sl = &g->slots[i % g->window], .may_stream = 1};
 	/* a whole object under -o is checked and written by its own worker */
-	whole_file = g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
-		     pc->len == ob->size;
-	f.may_stream = !whole_file;
+	f->whole_file = g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
+			pc->len == ob->size;
+	f->may_stream = !f->whole_file;
 	if (g->pmd5 != NULL && mp_parts(g, ob) > 0) {
-		if (m3_hash_init(&f.md5, M3_HASH_MD5) != 0)
-			rc = m3_err_set(&e, M3_ENOMEM, "out of memory");
-		else
-			f.hashing = 1;
+		if (m3_hash_init(&f->md5, M3_HASH_MD5) != 0)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+		f->hashing = 1;
 	}
-	if (rc == M3_OK)
-		rc = src_range(g->s, g->conns[worker], ob, pc->off, pc->len, fill, &f, &e);
-	if (f.hashing) {
+	return M3_OK;
+}
+
+/* Piece i is fetched (rc): it is marked ready, and every piece ready in order is written. */
+static void
+piece_done(struct engine *g, size_t i, struct fill *f, int rc, struct m3_err *e)
+{
+	struct slot *sl = f->sl;
+	const struct piece *pc = &g->pieces[i];
+	const struct obj *ob = &g->s->objs[pc->obj];
+
+	if (f->hashing) {
 		/* stored before the piece is marked ready (under mu), read by obj_end */
-		m3_hash_final(&f.md5, g->pmd5[i]);
-		m3_hash_release(&f.md5);
+		m3_hash_final(&f->md5, g->pmd5[i]);
+		m3_hash_release(&f->md5);
+		f->hashing = 0;
 	}
-	if (rc == M3_OK && whole_file)
-		rc = write_whole(g, ob, i, sl->buf != NULL ? sl->buf : "", &e);
+	if (rc == M3_OK && f->whole_file)
+		rc = write_whole(g, ob, i, sl->buf != NULL ? sl->buf : "", e);
 	pthread_mutex_lock(&g->mu);
 	if (rc != M3_OK) {
-		fail(g, &e);
+		fail(g, e);
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
-	if (whole_file) {
+	if (f->whole_file) {
 		sl->written = 1;
 		g->bytes += pc->len;
 		buf_put(g, sl);
@@ -504,8 +534,8 @@ work(void *ctx, size_t i, unsigned worker)
 		struct slot *w = &g->slots[g->written % g->window];
 		if (!w->ready || w->piece != g->written)
 			break;
-		if (!w->written && (rc = emit_rest(g, g->written, w, &e)) != M3_OK) {
-			fail(g, &e);
+		if (!w->written && (rc = emit_rest(g, g->written, w, e)) != M3_OK) {
+			fail(g, e);
 			break;
 		}
 		buf_put(g, w);
@@ -515,6 +545,26 @@ work(void *ctx, size_t i, unsigned worker)
 		pthread_cond_broadcast(&g->cv);
 	}
 	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+work(void *ctx, size_t item, unsigned worker)
+{
+	struct engine *g = ctx;
+	size_t i = g->first + item;
+	const struct piece *pc = &g->pieces[i];
+	struct fill f;
+	struct m3_err e;
+	int rc;
+
+	m3_err_init(&e);
+	if (!piece_wait(g, i))
+		return;
+	rc = piece_start(g, i, &f, &e);
+	if (rc == M3_OK)
+		rc = src_range(g->s, g->conns[worker], &g->s->objs[pc->obj], pc->off, pc->len, fill,
+			       &f, &e);
+	piece_done(g, i, &f, rc, &e);
 }
 
 static int
@@ -541,111 +591,175 @@ make_pieces(struct engine *g, struct m3_err *e)
 }
 
 static int
-open_out(struct engine *g, struct m3_out *out, struct m3_err *e)
+open_out(struct engine *g, struct m3_err *e)
 {
 	if (g->s->prefix && g->o->out != NULL)
 		return mkdirs(g->o->out, e);
-	if (m3_out_open(out, g->o->out, 1, e) != M3_OK)
+	if (m3_out_open(&g->stdout_or_file, g->o->out, 1, e) != M3_OK)
 		return e->code;
-	g->out = out->fp;
+	g->out = g->stdout_or_file.fp;
 	return M3_OK;
 }
 
+/*
+ * Once the objects' sizes are known: the pieces, the window, the connections (the caller's
+ * first), the pool and the output.
+ */
+static int
+plan(struct engine *g, struct m3_err *e)
+{
+	size_t maxlen = 0;
+	int rc;
+
+	if ((rc = make_pieces(g, e)) != M3_OK)
+		return rc;
+	g->nconn = g->o->jobs;
+	if (g->nconn > g->npieces)
+		g->nconn = (unsigned)g->npieces;
+	if (g->nconn == 0)
+		g->nconn = 1;
+	/* the window is bounded in bytes: many small objects get many slots, so one slow
+	 * request does not hold up the others (head-of-line blocking) */
+	for (size_t i = 0; i < g->npieces; i++)
+		if (g->pieces[i].len > maxlen)
+			maxlen = g->pieces[i].len;
+	g->nbuf = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
+	if (g->nbuf > 4096)
+		g->nbuf = 4096;
+	if (g->nbuf < 2)
+		g->nbuf = 2; /* parts over half the window: two of them */
+	g->bufcap = maxlen > 0 ? maxlen : 1;
+	/* a streamed head needs no buffer, so the window has one part more than buffers;
+	 * whole objects under -o are all buffered (a head waiting for a buffer held by the
+	 * pieces after it would wait for ever) */
+	g->window = g->nbuf + !(g->s->prefix && g->o->out != NULL);
+	/* no more connections than the window has slots besides the head's: a connection
+	 * beyond that would only wait for room (and, with a larger window, cost memory) */
+	if (g->nconn > g->window - 1)
+		g->nconn = (unsigned)(g->window - 1);
+	g->slots = calloc(g->window, sizeof(*g->slots));
+	g->conns = calloc(g->nconn, sizeof(*g->conns));
+	g->freebuf = calloc(g->nbuf, sizeof(*g->freebuf));
+	if (g->slots == NULL || g->conns == NULL || g->freebuf == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	/* the caller's connection is kept alive from its last request, unless the first piece
+	 * is on it */
+	for (unsigned i = 0; i < g->nconn; i++)
+		if ((g->conns[i] = i == 0 && g->first == 0 ? g->c : m3_conn_new(&g->s->net)) ==
+		    NULL)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if ((g->pool = m3_pool_new(g->nconn, e)) == NULL)
+		return e->code;
+	return open_out(g, e);
+}
+
+static void *
+rest_main(void *arg)
+{
+	struct engine *g = arg;
+
+	m3_pool_run(g->pool, work, g, g->npieces - g->first);
+	return NULL;
+}
+
+/* src_first's callback: the object is known; the pool gets the pieces after the first. */
+static int
+first_known(void *arg, size_t len, struct m3_err *e)
+{
+	struct engine *g = arg;
+	int rc, err;
+
+	(void)len;
+	if ((rc = plan(g, e)) != M3_OK || (rc = piece_start(g, 0, g->f0, e)) != M3_OK)
+		return rc;
+	if (g->npieces > 1) {
+		if ((err = pthread_create(&g->rest, NULL, rest_main, g)) != 0)
+			return m3_err_set(e, M3_EFAIL, "cannot start a thread: %s", strerror(err));
+		g->rest_started = 1;
+	}
+	return M3_OK;
+}
+
+/* One S3 object learnt from its first piece, got here while the pool gets the others. */
+static int
+run_first(struct engine *g, struct m3_err *e)
+{
+	struct fill f0;
+	int rc;
+
+	memset(&f0, 0, sizeof(f0));
+	g->first = 1;
+	g->f0 = &f0;
+	rc = src_first(g->s, g->c, g->o->part, first_known, g, fill, &f0, e);
+	if (g->pieces == NULL || f0.sl == NULL) /* stopped before the object was known */
+		return rc;
+	piece_done(g, 0, &f0, rc, e);
+	if (g->rest_started)
+		pthread_join(g->rest, NULL);
+	return M3_OK;
+}
+
+static void
+release(struct engine *g)
+{
+	m3_pool_free(g->pool);
+	m3_hash_release(&g->md5);
+	m3_hash_release(&g->sha);
+	for (unsigned i = 0; g->conns != NULL && i < g->nconn; i++)
+		if (g->conns[i] != g->c)
+			m3_conn_free(g->conns[i]);
+	for (size_t i = 0; g->slots != NULL && i < g->window; i++)
+		free(g->slots[i].buf);
+	for (size_t i = 0; i < g->nfree; i++)
+		free(g->freebuf[i]);
+	free(g->freebuf);
+	free(g->slots);
+	free(g->conns);
+	free(g->pieces);
+	free(g->pmd5);
+	free(g->lastdir);
+	pthread_mutex_destroy(&g->mu);
+	pthread_mutex_destroy(&g->file_mu);
+	pthread_cond_destroy(&g->cv);
+}
+
 int
-fetch_run(struct src *s, const struct opts *o, struct m3_err *e)
+fetch_run(struct src *s, struct m3_conn *c, const struct opts *o, struct m3_err *e)
 {
 	struct engine g;
-	struct m3_pool *pool = NULL;
-	struct m3_out out = {0};
-	unsigned nconn = o->jobs;
-	size_t maxlen = 0;
 	int rc;
 
 	memset(&g, 0, sizeof(g));
 	g.s = s;
 	g.o = o;
+	g.c = c;
 	pthread_mutex_init(&g.mu, NULL);
 	pthread_mutex_init(&g.file_mu, NULL);
 	pthread_cond_init(&g.cv, NULL);
 	m3_err_init(&g.err);
 	m3_progress_init(&g.prog, o->progress, 0);
-	if ((rc = make_pieces(&g, e)) != M3_OK)
-		goto done;
-	if (nconn > g.npieces)
-		nconn = (unsigned)g.npieces;
-	if (nconn == 0)
-		nconn = 1;
-	/* the window is bounded in bytes: many small objects get many slots, so one slow
-	 * request does not hold up the others (head-of-line blocking) */
-	for (size_t i = 0; i < g.npieces; i++)
-		if (g.pieces[i].len > maxlen)
-			maxlen = g.pieces[i].len;
-	g.nbuf = MAX_WINDOW_BYTES / (maxlen > 65536 ? maxlen : 65536);
-	if (g.nbuf > 4096)
-		g.nbuf = 4096;
-	if (g.nbuf < 2)
-		g.nbuf = 2; /* parts over half the window: two of them */
-	g.bufcap = maxlen > 0 ? maxlen : 1;
-	/* a streamed head needs no buffer, so the window has one part more than buffers;
-	 * whole objects under -o are all buffered (a head waiting for a buffer held by the
-	 * pieces after it would wait for ever) */
-	g.window = g.nbuf + !(s->prefix && o->out != NULL);
-	/* no more connections than the window has slots besides the head's: a connection
-	 * beyond that would only wait for room (and, with a larger window, cost memory) */
-	if (nconn > g.window - 1)
-		nconn = (unsigned)(g.window - 1);
-	g.slots = calloc(g.window, sizeof(*g.slots));
-	g.conns = calloc(nconn, sizeof(*g.conns));
-	g.freebuf = calloc(g.nbuf, sizeof(*g.freebuf));
-	if (g.slots == NULL || g.conns == NULL || g.freebuf == NULL) {
-		rc = m3_err_set(e, M3_ENOMEM, "out of memory");
-		goto done;
+	if (s->kind == SRC_S3 && !s->prefix && s->nobj == 0) {
+		rc = run_first(&g, e);
+	} else if ((rc = plan(&g, e)) == M3_OK) {
+		m3_pool_run(g.pool, work, &g, g.npieces);
 	}
-	for (unsigned i = 0; i < nconn; i++)
-		if ((g.conns[i] = m3_conn_new(&s->net)) == NULL) {
-			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
-			goto done;
+	if (rc == M3_OK && g.pieces != NULL) {
+		m3_progress_done(&g.prog);
+		if (g.failed) {
+			*e = g.err;
+			rc = e->code;
+		} else if (s->prefix && o->out == NULL) {
+			rc = m3_tar_end(g.out, e);
 		}
-	if ((pool = m3_pool_new(nconn, e)) == NULL) {
-		rc = e->code;
-		goto done;
-	}
-	if ((rc = open_out(&g, &out, e)) != M3_OK)
-		goto done;
-	m3_pool_run(pool, work, &g, g.npieces);
-	m3_progress_done(&g.prog);
-	if (g.failed) {
-		*e = g.err;
-		rc = e->code;
-	} else if (s->prefix && o->out == NULL) {
-		rc = m3_tar_end(g.out, e);
 	}
 	if (g.file.fp != NULL)
 		m3_out_abort(&g.file);
-	if (out.fp != NULL) {
+	if (g.stdout_or_file.fp != NULL) {
 		if (rc == M3_OK)
-			rc = m3_out_commit(&out, e);
+			rc = m3_out_commit(&g.stdout_or_file, e);
 		else
-			m3_out_abort(&out);
+			m3_out_abort(&g.stdout_or_file);
 	}
-done:
-	m3_pool_free(pool);
-	m3_hash_release(&g.md5);
-	m3_hash_release(&g.sha);
-	for (unsigned i = 0; g.conns != NULL && i < nconn; i++)
-		m3_conn_free(g.conns[i]);
-	for (size_t i = 0; g.slots != NULL && i < g.window; i++)
-		free(g.slots[i].buf);
-	for (size_t i = 0; i < g.nfree; i++)
-		free(g.freebuf[i]);
-	free(g.freebuf);
-	free(g.slots);
-	free(g.conns);
-	free(g.pieces);
-	free(g.pmd5);
-	free(g.lastdir);
-	pthread_mutex_destroy(&g.mu);
-	pthread_mutex_destroy(&g.file_mu);
-	pthread_cond_destroy(&g.cv);
+	release(&g);
 	return rc;
 }

@@ -58,7 +58,8 @@ fetch(const char *url, const struct opts *o, struct m3_err *e)
 		rc = list(&s, c, e);
 		goto done;
 	}
-	if ((rc = src_objects(&s, c, e)) != M3_OK)
+	/* one S3 object is learnt from the answer to its first ranged GET, with no HEAD */
+	if (!(s.kind == SRC_S3 && !s.prefix) && (rc = src_objects(&s, c, e)) != M3_OK)
 		goto done;
 	if (s.prefix && s.nobj == 0) {
 		rc = m3_err_set(e, M3_EDATA, "%s: no objects", url);
@@ -73,9 +74,7 @@ fetch(const char *url, const struct opts *o, struct m3_err *e)
 		rc = m3_err_set(e, M3_EUSAGE, "--sha256: only for one object");
 		goto done;
 	}
-	m3_conn_free(c);
-	c = NULL;
-	rc = fetch_run(&s, o, e);
+	rc = fetch_run(&s, c, o, e);
 done:
 	m3_conn_free(c);
 	src_close(&s);

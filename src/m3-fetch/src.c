@@ -305,7 +305,7 @@ src_objects(struct src *s, struct m3_conn *c, struct m3_err *e)
  * so a piece that is being streamed out is never written twice.
  */
 struct rng {
-	const struct obj *ob;
+	const struct obj *ob; /* NULL until the first answer of src_first names it */
 	uint64_t off;
 	size_t len, got;
 	int whole;
@@ -314,6 +314,12 @@ struct rng {
 	char range[64], rangehdr[80], ifmatch[100];
 	struct m3_kv h[2];
 	struct m3_s3_req q;
+	/* src_first: the source, the answer whose headers describe the object, the callback */
+	struct src *s;
+	const struct m3_http_resp *resp;
+	src_known known;
+	void *knownarg;
+	int known_rc; /* known() failed: a local error, not the object's */
 };
 
 static void
@@ -328,8 +334,50 @@ rng_before(void *arg)
 	if (!r->whole || r->got > 0)
 		r->h[r->q.nheaders++] = (struct m3_kv){"range", r->range};
 	/* the object must not change between pieces (nor between attempts) */
-	if (r->ob->etag[0] != '\0')
+	if (r->ob != NULL && r->ob->etag[0] != '\0')
 		r->h[r->q.nheaders++] = (struct m3_kv){"if-match", r->ifmatch};
+}
+
+/*
+ * src_first: the object as the answer to its first ranged GET describes it.  A 206 says the
+ * size in "Content-Range: bytes 0-B/SIZE"; a 200 (a server that ignores Range) is the whole
+ * object, which then is the first piece.
+ */
+static int
+first_learn(struct rng *r, struct m3_err *e)
+{
+	const struct m3_http_resp *p = r->resp;
+	struct src *s = r->s;
+	unsigned long long a, b, size;
+	char etag[sizeof(p->etag)], mt[40];
+	const char *base = strrchr(s->key, '/') ? strrchr(s->key, '/') + 1 : s->key;
+	int rc;
+
+	if (p->status == 206) {
+		if (sscanf(p->content_range, "bytes %llu-%llu/%llu", &a, &b, &size) != 3 ||
+		    a != 0 || b >= size || b + 1 != (size < r->len ? size : r->len))
+			return m3_err_set(e, M3_EREMOTE, "unexpected Content-Range \"%s\"",
+					  p->content_range);
+	} else if (p->content_length < 0) {
+		return m3_err_set(e, M3_EREMOTE, "no Content-Length in the answer");
+	} else {
+		size = (unsigned long long)p->content_length;
+		if (size > SIZE_MAX)
+			return m3_err_set(e, M3_ENOMEM, "%llu bytes: too large", size);
+		r->len = (size_t)size;
+	}
+	if (size < r->len)
+		r->len = (size_t)size;
+	snprintf(etag, sizeof(etag), "%s", p->etag);
+	unquote(etag);
+	http_date_to_iso(p->last_modified, mt, sizeof(mt));
+	if ((rc = src_add(s, base, s->key, size, etag, mt, e)) != M3_OK)
+		return rc;
+	r->ob = &s->objs[0];
+	snprintf(r->ifmatch, sizeof(r->ifmatch), "\"%s\"", r->ob->etag);
+	if ((rc = r->known(r->knownarg, r->len, e)) != M3_OK)
+		r->known_rc = rc;
+	return rc;
 }
 
 static int
@@ -338,6 +386,8 @@ rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 	struct rng *r = arg;
 	int rc;
 
+	if (r->ob == NULL && (rc = first_learn(r, e)) != M3_OK)
+		return rc;
 	if (n > r->len - r->got)
 		return m3_err_set(e, M3_EREMOTE, "response body longer than expected");
 	if ((rc = r->sink(r->sinkarg, p, n, e)) == M3_OK)
@@ -434,6 +484,65 @@ src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, 
 		m3_err_prefix(e, "s3://%s/%s", s->bucket, ob->key);
 	else if (rc != M3_OK)
 		m3_err_prefix(e, "%s", ob->key);
+	m3_http_resp_release(&r);
+	free(g);
+	return rc;
+}
+
+/* src_first after a 416 (an empty object has no byte 0): a HEAD, then the first piece. */
+static int
+first_head(struct src *s, struct m3_conn *c, struct rng *g, struct m3_err *e)
+{
+	const struct obj *ob;
+	int rc;
+
+	m3_err_init(e);
+	if ((rc = head_one(s, c, e)) != M3_OK)
+		return m3_err_prefix(e, "%s", s->url);
+	ob = &s->objs[0];
+	if (ob->size < g->len)
+		g->len = (size_t)ob->size;
+	if ((rc = g->known(g->knownarg, g->len, e)) != M3_OK || g->len == 0)
+		return rc;
+	return src_range(s, c, ob, 0, g->len, g->sink, g->sinkarg, e);
+}
+
+int
+src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *knownarg,
+	  m3_http_sink sink, void *sinkarg, struct m3_err *e)
+{
+	struct m3_http_resp r;
+	struct rng *g;
+	int rc;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	*g = (struct rng){.len = part,
+			  .sink = sink,
+			  .sinkarg = sinkarg,
+			  .s = s,
+			  .resp = &r,
+			  .known = known,
+			  .knownarg = knownarg};
+	g->q = (struct m3_s3_req){.method = "GET",
+				  .bucket = s->bucket,
+				  .key = s->key,
+				  .headers = g->h,
+				  .sink = rng_data,
+				  .sinkarg = g,
+				  .before = rng_before,
+				  .beforearg = g};
+	m3_http_resp_init(&r);
+	rc = m3_s3_do(&s->s3, c, &g->q, &r, e);
+	if (rc == M3_OK && g->ob == NULL) /* an answer with no body: an empty object */
+		rc = first_learn(g, e);
+	if (rc != M3_OK && g->ob == NULL && r.status == 416)
+		rc = first_head(s, c, g, e);
+	else if (rc == M3_OK && g->got != g->len)
+		rc = m3_err_set(e, M3_EREMOTE, "%llu bytes at 0, wanted %zu",
+				(unsigned long long)g->got, g->len);
+	if (rc != M3_OK && g->known_rc == M3_OK && r.status != 416)
+		m3_err_prefix(e, "%s", s->url);
 	m3_http_resp_release(&r);
 	free(g);
 	return rc;

@@ -45,6 +45,22 @@ check 'a 23 MB file: multipart in parallel (5 MiB parts), both ways byte-identic
 	test "$(m3-fetch -l s3://m3it/big/big.bin | grep -c "\"etag\":\"[0-9a-f]*-5\"")" -eq 1
 '
 
+check 'one object, no HEAD: its size from the first ranged GET, at and around the part size' '
+	for n in 1 1048575 1048576 1048577 3145733; do
+		head -c $n /dev/urandom >n$n && $PUSH n$n s3://m3it/sizes/n$n >/dev/null &&
+		run m3-fetch -v --part-size 1 -j 3 s3://m3it/sizes/n$n && expect_code 0 &&
+		cmp out n$n && ! grep -q "> HEAD " err &&
+		test "$(grep -c "> GET " err)" -eq $(((n + 1048575) / 1048576)) || return 1
+	done &&
+	run m3-fetch --part-size 1 -o got --sha256 "$(sha256sum <n3145733 | cut -c1-64)" \
+		s3://m3it/sizes/n3145733 && expect_code 0 && cmp got n3145733 &&
+	: >n0 && aws s3 cp n0 s3://m3it/sizes/n0 >/dev/null && run m3-fetch s3://m3it/sizes/n0 &&
+	expect_code 0 && expect_empty out && expect_empty err &&
+	run m3-fetch -o none s3://m3it/sizes/nothere && expect_code 3 &&
+	expect_err "m3-fetch: s3://m3it/sizes/nothere: HTTP 404 NoSuchKey" &&
+	expect_files got n0 n1 n1048575 n1048576 n1048577 n3145733
+'
+
 check 'stdin of unknown size, streamed as multipart' '
 	head -c 12000000 /dev/urandom >s.bin &&
 	run sh -c "cat s.bin | $PUSH --part-size 5 - s3://m3it/stdin/s.bin" && expect_code 0 &&
