@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "m3/pool.h"
@@ -312,6 +313,30 @@ write_whole(struct engine *g, const struct obj *ob, size_t first, const char *da
 }
 
 /*
+ * n bytes to f with write(2), straight from the caller's buffer: through stdio's 4 KiB buffer
+ * each piece that arrives would be two writes.  What stdio still holds (a tar header) goes
+ * first.  errno tells what failed.
+ */
+static int
+write_all(FILE *f, const char *p, size_t n)
+{
+	int fd = fileno(f);
+
+	if (fflush(f) != 0)
+		return -1;
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
  * Writes n bytes of piece i: only the writer does, either under mu or as the worker of the
  * head piece (the first not yet written), which streams what it receives straight out.
  */
@@ -334,7 +359,7 @@ emit_bytes(struct engine *g, size_t i, struct slot *sl, const char *data, size_t
 	if (g->o->sha256 != NULL)
 		m3_hash_update(&g->sha, data, n);
 	errno = 0;
-	if (fwrite(data, 1, n, g->out) != n)
+	if (write_all(g->out, data, n) != 0)
 		return m3_err_set(e, M3_EIO, "%s: %s", g->o->out ? g->o->out : "stdout",
 				  errno ? strerror(errno) : "write error");
 	g->bytes += n;
