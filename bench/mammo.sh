@@ -20,6 +20,8 @@ echo "-- FROC, held-out seeds 101-110 (never used in training), 1200x1000 at 0.0
 $PY tests/mammo/froc.py --seeds 101-110 --work "$B/froc" --plot "$B/mammo-froc.png"
 echo "-- the same, counting only calcifications of contrast >= 3 x the quantum noise"
 $PY tests/mammo/froc.py --seeds 101-110 --work "$B/froc" --min-snr 3 | tail -n 2
+echo "-- the bound: a matched filter knowing each profile, in the quantum noise alone"
+$PY tests/mammo/ideal.py --seeds 101-110 --work "$B/froc"
 
 echo "-- speed: one 3328x4096 image (0.07 mm), whole tool including the PNG, 2 threads"
 if [ ! -s "$B/big.nrrd" ]; then

@@ -45,6 +45,10 @@ enum mm_feature {
 	MM_F_TEXTURE, /* the texture part of the local noise over the quantum part */
 	MM_F_ISO, /* Hessian eigenvalue ratio at the peak: 1 a round spot, 0 a ridge or edge */
 	MM_F_SPREAD, /* the 8 neighbours' rise over the peak's: ~0.4 blurred, ~0 a lone pixel */
+	MM_F_MF1, /* matched filter, binomial spot of sigma 1 px, best of the peak's 3x3, over the
+		   * quantum noise (mm_mf_at) */
+	MM_F_MF2, /* ... sigma 1.4 px */
+	MM_F_MF3, /* ... sigma 2.4 px, at the peak */
 	MM_NFEAT
 };
 
@@ -168,6 +172,8 @@ struct mm_sums {
 	double rn, ri, rii; /* ring count, sum, sum of squares */
 	float peak_enh, peak_noise, peak_q, sharp, peak_px, n8;
 	float hlo, hhi; /* Hessian eigenvalues of the smoothed image at the peak */
+	double rhp; /* ring: sum of the high-pass residual (mm_highpass) */
+	double mf[3]; /* matched filter responses (mm_mf_at), pixel units */
 	int bw, bh; /* bounding box */
 	double glcm[MM_GLCM_LEVELS * MM_GLCM_LEVELS];
 	double skin_mm, tissue_median, noise_median, px_area, px_size;
@@ -221,6 +227,13 @@ mm_features_from_sums(const struct mm_sums *s, float *f)
 		f[MM_F_TEXTURE] = (float)(sqrt(t > 0 ? t : 0) / q);
 		f[MM_F_ISO] = (float)(iso < -1 ? -1 : iso > 1 ? 1 : iso);
 		f[MM_F_SPREAD] = (float)(rise > 0 ? (s->n8 - rm) / rise : 0);
+	}
+	{
+		/* the pixel noise from the ring's mean high-pass residual: for white noise of
+		 * sigma 1, |e - 121x121(e)| averages sqrt(2/pi) * sqrt(0.640625) */
+		double sig = s->rn > 0 ? s->rhp / s->rn / 0.638617 : 0;
+		for (int i = 0; i < 3; i++)
+			f[MM_F_MF1 + i] = (float)(sig > 0 ? s->mf[i] / sig : 0);
 	}
 }
 
@@ -304,6 +317,42 @@ mm_hessian_at(const float *px, int w, int h, int cx, int cy, const float *k, int
 	mm_eig2(hxx, hyy, hxy, lo, hi);
 }
 
+/*
+ * The matched filter of a small spot at (cx, cy): the image correlated with a binomial spot
+ * of order n (n + 1 taps a side, sigma sqrt(n) / 2 px) less its mean over the box of n + 5
+ * pixels a side (a flat or sloped background gives 0), over the kernel's norm: the response
+ * in pixel units whose noise is the pixel noise.  Borders clamped.  n even, <= MM_MF_NMAX.
+ */
+#define MM_MF_NMAX 24
+static inline M3_HD double
+mm_mf_at(const float *px, int w, int h, int cx, int cy, int n)
+{
+	double b[MM_MF_NMAX + 1], sb = 0, sbb = 0, acc = 0, box = 0;
+	int r = n / 2, m = r + 2, nb = (2 * m + 1) * (2 * m + 1);
+
+	b[0] = 1;
+	for (int i = 0; i < n; i++)
+		b[i + 1] = b[i] * (n - i) / (i + 1);
+	for (int i = 0; i <= n; i++) {
+		sb += b[i];
+		sbb += b[i] * b[i];
+	}
+	for (int dy = -m; dy <= m; dy++) {
+		int y = cy + dy < 0 ? 0 : cy + dy >= h ? h - 1 : cy + dy;
+		const float *row = px + (long)y * w;
+		for (int dx = -m; dx <= m; dx++) {
+			int x = cx + dx < 0 ? 0 : cx + dx >= w ? w - 1 : cx + dx;
+			double v = row[x];
+			box += v;
+			if (dx >= -r && dx <= r && dy >= -r && dy <= r)
+				acc += b[dx + r] * b[dy + r] * v;
+		}
+	}
+	sb *= sb;
+	sbb *= sbb;
+	return (acc - sb / nb * box) / sqrt(sbb - sb * sb / nb);
+}
+
 static inline M3_HD void
 mm_cand_sums(const float *px, const float *enh, const float *noise, const float *qnoise,
 	     const int *lab, int w, int h, int lb, int x0, int y0, int x1, int y1, int hw,
@@ -314,7 +363,7 @@ mm_cand_sums(const float *px, const float *enh, const float *noise, const float 
 	int nn = 0;
 
 	s->n = s->sx = s->sy = s->sxx = s->syy = s->sxy = s->si = s->senh = 0;
-	s->rn = s->ri = s->rii = 0;
+	s->rn = s->ri = s->rii = s->rhp = 0;
 	s->peak_enh = -3.4e38f;
 	for (int y = y0; y <= y1; y++)
 		for (int x = x0; x <= x1; x++) {
@@ -353,6 +402,15 @@ mm_cand_sums(const float *px, const float *enh, const float *noise, const float 
 				}
 			}
 		s->sharp = nn ? px[pk] - nsum / nn : 0.0f;
+		s->mf[0] = s->mf[1] = -1e300;
+		for (int dy = -1; dy <= 1; dy++)
+			for (int dx = -1; dx <= 1; dx++) {
+				double a = mm_mf_at(px, w, h, cx + dx, cy + dy, 4),
+				       b = mm_mf_at(px, w, h, cx + dx, cy + dy, 8);
+				s->mf[0] = a > s->mf[0] ? a : s->mf[0];
+				s->mf[1] = b > s->mf[1] ? b : s->mf[1];
+			}
+		s->mf[2] = mm_mf_at(px, w, h, cx, cy, MM_MF_NMAX);
 		s->n8 = nn ? nsum / nn : px[pk];
 		wx0 = cx - hw > 0 ? cx - hw : 0;
 		wy0 = cy - hw > 0 ? cy - hw : 0;
@@ -371,6 +429,14 @@ mm_cand_sums(const float *px, const float *enh, const float *noise, const float 
 			s->rn += 1;
 			s->ri += v;
 			s->rii += (double)v * v;
+			{
+				const float *r0 = px + (long)(y > 0 ? y - 1 : 0) * w,
+					    *r1 = px + (long)y * w,
+					    *r2 = px + (long)(y < h - 1 ? y + 1 : y) * w;
+				int xa = x > 0 ? x - 1 : 0, xb = x < w - 1 ? x + 1 : x;
+				s->rhp += mm_highpass(r0[xa], r0[x], r0[xb], r1[xa], r1[x], r1[xb],
+						      r2[xa], r2[x], r2[xb]);
+			}
 		}
 	for (int i = 0; i < MM_GLCM_LEVELS * MM_GLCM_LEVELS; i++)
 		s->glcm[i] = 0;

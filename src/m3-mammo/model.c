@@ -11,7 +11,7 @@ const char *const mm_feature_names[MM_NFEAT] = {
 	"area_mm2",    "diameter_mm", "peak_snr",  "mean_snr",  "contrast",      "contrast_z",
 	"elongation",  "fill",        "sharpness", "ring_std",  "glcm_contrast", "glcm_homogeneity",
 	"glcm_energy", "skin_mm",     "bg_rel",    "noise_rel", "qsnr",          "texture",
-	"isotropy",    "spread",
+	"isotropy",    "spread",      "mf1_snr",   "mf2_snr",   "mf3_snr",
 };
 
 void

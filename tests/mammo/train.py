@@ -175,7 +175,7 @@ def write_header(path, names, nodes, roots, init, rate, name, info):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="1-10", help="training seeds (default 1-10)")
+    ap.add_argument("--seeds", default="1-30", help="training seeds (default 1-30)")
     ap.add_argument("--size", default="1200x1000")
     ap.add_argument("--spacing", type=float, default=0.07)
     ap.add_argument("--work", default=os.path.join(mlib.TOP, "build", "mammo-train"))
