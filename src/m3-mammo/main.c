@@ -1,8 +1,10 @@
 /* m3-mammo: micro-calcification detection on 2D mammograms from the m3 volume stream;
  * findings as JSON Lines on stdout, a marked PNG with -o. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "m3/cli.h"
 #include "m3/vol.h"
@@ -210,6 +212,8 @@ struct run {
 	struct m3_pool *pool;
 	int use_cuda, pending; /* pending: an overlay without %n waits for the stream's end */
 	struct m3_out pend;
+	char *pjson; /* ... and so does its image's JSON line, so that a second image leaves none */
+	size_t pjson_len;
 	unsigned long n;
 	struct m3_progress pg;
 };
@@ -226,6 +230,8 @@ overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, stru
 	if (R->pending) {
 		m3_out_abort(&R->pend);
 		R->pending = 0;
+		free(R->pjson);
+		R->pjson = NULL;
 		return m3_err_set(e, M3_EUSAGE, "-o: several images need %%n in the name");
 	}
 	if ((name = out_name(R->o->out, R->n)) == NULL)
@@ -273,8 +279,18 @@ one_image(struct run *R, const struct m3_vol *v, const char *name, struct m3_err
 	if (rc == M3_OK) {
 		if (R->o->explain)
 			explain(&r, &im, &mk, &R->o->p, R->n);
-		mm_json_write(stdout, &r, &im, &R->o->p, R->n, m3_pool_size(R->pool));
-		fflush(stdout);
+		FILE *js = R->pending ? open_memstream(&R->pjson, &R->pjson_len) : stdout;
+		if (js == NULL) {
+			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+		} else {
+			mm_json_write(js, &r, &im, &R->o->p, R->n, m3_pool_size(R->pool));
+			if (js != stdout && fclose(js) != 0) {
+				free(R->pjson);
+				R->pjson = NULL;
+				rc = m3_err_set(e, M3_ENOMEM, "out of memory");
+			}
+			fflush(stdout);
+		}
 	} else if (e->code == M3_EDATA) {
 		m3_err_prefix(e, "%s: image %lu", name, R->n);
 	}
@@ -318,6 +334,13 @@ setup(struct run *R, struct m3_err *e)
 	char what[256];
 	int have = mm_cuda_available(what, sizeof(what));
 
+	struct stat so, st;
+
+	/* -o naming the standard output (-o /dev/stdout, or the file it is redirected to) would
+	 * put the PNG into the findings; a device there (/dev/null) takes both harmlessly */
+	if (R->o->out != NULL && fstat(1, &so) == 0 && stat(R->o->out, &st) == 0 &&
+	    so.st_dev == st.st_dev && so.st_ino == st.st_ino && !S_ISCHR(st.st_mode))
+		return m3_err_set(e, M3_EUSAGE, "-o %s: that is the standard output", R->o->out);
 	if (R->o->dev == M3_DEV_CUDA && !have)
 		return m3_err_set(e, M3_EFAIL, "cuda: %s", what);
 	R->use_cuda = R->o->dev != M3_DEV_CPU && have;
@@ -365,11 +388,15 @@ main(int argc, char *argv[])
 		rc = one_input(&R, argc > 0 ? argv[i] : "-", &e);
 	m3_progress_done(&R.pg);
 	if (R.pending) {
+		if (rc == M3_OK && R.pjson != NULL &&
+		    fwrite(R.pjson, 1, R.pjson_len, stdout) != R.pjson_len)
+			rc = m3_err_set(&e, M3_EIO, "standard output: %s", strerror(errno));
 		if (rc == M3_OK)
 			rc = m3_out_commit(&R.pend, &e);
 		else
 			m3_out_abort(&R.pend);
 	}
+	free(R.pjson);
 	m3_pool_free(R.pool);
 	mm_model_release(&R.model);
 	if (rc != M3_OK)

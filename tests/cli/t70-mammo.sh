@@ -61,10 +61,24 @@ check '-o with %n: one PNG per image, 1-based; --overlay-scale shrinks it' '
 	test "$(od -An -tu1 -j16 -N8 m-1.png | tr -s " ")" = " 0 0 0 200 0 0 0 150"
 '
 
-check '-o without %n on a two-image stream: exit 2, no file left' '
+check '-o without %n on a two-image stream: exit 2, no file left, no findings line' '
 	$SYNTH --seed 7 --size 300x260 -n 2 -o s.nrrd &&
 	run m3-mammo -o m.png s.nrrd && expect_code 2 &&
-	expect_err "m3-mammo: -o: several images need %n in the name" && expect_files s.nrrd
+	expect_err "m3-mammo: -o: several images need %n in the name" && expect_files s.nrrd &&
+	expect_empty out &&
+	$SYNTH --seed 7 --size 300x260 -n 1 -o one.nrrd &&
+	run m3-mammo -o m.png one.nrrd && expect_code 0 && test "$(wc -l <out)" -eq 1 &&
+	test -s m.png
+'
+
+check '-o naming the standard output: exit 2, nothing written; -o /dev/null is fine' '
+	$SYNTH --seed 7 --size 300x260 -n 1 -o s.nrrd &&
+	m3-mammo -o f.json s.nrrd >f.json 2>err; status=$? &&
+	expect_code 2 && expect_err "m3-mammo: -o f.json: that is the standard output" &&
+	test ! -s f.json &&
+	m3-mammo -o /dev/stdout s.nrrd >g.json 2>err; status=$? &&
+	expect_code 2 && test ! -s g.json &&
+	run m3-mammo -o /dev/null s.nrrd && expect_code 0 && test "$(wc -l <out)" -eq 1
 '
 
 check '--explain: per-stage counts and timings on stderr' '
