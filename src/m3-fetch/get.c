@@ -709,18 +709,24 @@ first_known(void *arg, size_t len, struct m3_err *e)
 static int
 run_first(struct engine *g, struct m3_err *e)
 {
-	struct fill f0;
+	struct fill *f0 = calloc(1, sizeof(*f0));
 	int rc;
 
-	memset(&f0, 0, sizeof(f0));
+	if (f0 == NULL)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	g->first = 1;
-	g->f0 = &f0;
-	rc = src_first(g->s, g->c, g->o->part, first_known, g, fill, &f0, e);
-	if (g->pieces == NULL || f0.sl == NULL) /* stopped before the object was known */
+	g->f0 = f0; /* first_known starts the piece on it */
+	rc = src_first(g->s, g->c, g->o->part, first_known, g, fill, f0, e);
+	if (g->pieces == NULL || f0->sl == NULL) { /* stopped before the object was known */
+		g->f0 = NULL;
+		free(f0);
 		return rc;
-	piece_done(g, 0, &f0, rc, e);
+	}
+	piece_done(g, 0, f0, rc, e);
 	if (g->rest_started)
 		pthread_join(g->rest, NULL);
+	g->f0 = NULL;
+	free(f0);
 	return M3_OK;
 }
 
