@@ -241,7 +241,7 @@ overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, stru
 		free(name);
 		return e->code;
 	}
-	if (mm_overlay_write(out.fp, im, mk, r, &R->o->ov, e) != M3_OK) {
+	if (mm_overlay_write(out.fp, im, mk, r, &R->o->ov, R->pool, e) != M3_OK) {
 		m3_out_abort(&out);
 		m3_err_prefix(e, "%s", name);
 		free(name);

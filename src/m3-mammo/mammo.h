@@ -205,7 +205,8 @@ struct mm_overlay_opts {
 	int zlevel;
 };
 int mm_overlay_write(FILE *f, const struct mm_image *im, const struct mm_mask *mk,
-		     const struct mm_result *r, const struct mm_overlay_opts *o, struct m3_err *e);
+		     const struct mm_result *r, const struct mm_overlay_opts *o,
+		     struct m3_pool *pool, struct m3_err *e);
 
 double mm_now(void);
 
