@@ -159,22 +159,26 @@ m3_vol_alloc(struct m3_vol *v, struct m3_err *e)
 				  "sizes: %zu bytes is over the limit of %zu (M3_MAX_BYTES)", n,
 				  lim);
 	free(v->data);
-	v->data = NULL;
-	if (n < M3_HUGE_ALLOC) {
-		if ((v->data = malloc(n)) == NULL)
-			return m3_err_set(e, M3_ENOMEM, "out of memory for %zu bytes", n);
-		return M3_OK;
-	}
-	/* A volume is written once from end to end: in 2 MiB pages that is 512 times fewer page
-	 * faults (a 150 MB CT spent a third of its decode time in them).  Advice only. */
-	if (posix_memalign(&v->data, 2u << 20, n) != 0) {
-		v->data = NULL;
+	if ((v->data = m3_alloc_big(n)) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory for %zu bytes", n);
-	}
-#ifdef MADV_HUGEPAGE
-	madvise(v->data, n, MADV_HUGEPAGE);
-#endif
 	return M3_OK;
+}
+
+void *
+m3_alloc_big(size_t n)
+{
+	void *p;
+
+	if (n < M3_HUGE_ALLOC)
+		return malloc(n);
+	/* A buffer written once from end to end: in 2 MiB pages that is 512 times fewer page
+	 * faults (a 150 MB CT spent a third of its decode time in them).  Advice only. */
+	if (posix_memalign(&p, 2u << 20, n) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
 }
 
 static int

@@ -273,12 +273,12 @@ int
 mm_work_alloc(struct mm_work *wk, size_t n, struct m3_err *e)
 {
 	memset(wk, 0, sizeof(*wk));
-	wk->enh = malloc(n * sizeof(float));
-	wk->noise = malloc(n * sizeof(float));
-	wk->tmp = malloc(n * sizeof(float));
-	wk->tmp2 = malloc(n * sizeof(float));
-	wk->lab = malloc(n * sizeof(int));
-	wk->cmask = malloc(n);
+	wk->enh = m3_alloc_big(n * sizeof(float));
+	wk->noise = m3_alloc_big(n * sizeof(float));
+	wk->tmp = m3_alloc_big(n * sizeof(float));
+	wk->tmp2 = m3_alloc_big(n * sizeof(float));
+	wk->lab = m3_alloc_big(n * sizeof(int));
+	wk->cmask = m3_alloc_big(n);
 	if (!wk->enh || !wk->noise || !wk->tmp || !wk->tmp2 || !wk->lab || !wk->cmask) {
 		mm_work_release(wk);
 		return m3_err_set(e, M3_ENOMEM, "out of memory");

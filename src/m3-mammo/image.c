@@ -128,7 +128,7 @@ mm_image_from_vol(struct mm_image *im, const struct m3_vol *v, struct m3_err *e)
 				  im->w * im->sx, im->h * im->sy, MM_MIN_MM);
 	if (v->type == M3_UINT8 && check_labels_u8(v->data, n, e) != M3_OK)
 		return e->code;
-	if ((im->px = malloc(n * sizeof(float))) == NULL)
+	if ((im->px = m3_alloc_big(n * sizeof(float))) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	if (convert(im->px, v, n, im->w, e) != M3_OK) {
 		mm_image_release(im);

@@ -335,7 +335,7 @@ mm_overlay_write(FILE *f, const struct mm_image *im, const struct mm_mask *mk,
 
 	c.w = (int)fmax(1.0, floor(im->w * o->scale + 0.5));
 	c.h = (int)fmax(1.0, floor(im->h * o->scale + 0.5));
-	if ((c.buf = malloc((size_t)c.h * ((size_t)c.w + 1))) == NULL)
+	if ((c.buf = m3_alloc_big((size_t)c.h * ((size_t)c.w + 1))) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	window(im, mk, &lo, &hi);
 	render(&c, im, (double)c.w / im->w, lo, hi, pool);

@@ -1430,6 +1430,26 @@ test_write_full(void **state)
 	m3_vol_release(&v);
 }
 
+/* m3_alloc_big: small sizes plain, image sizes 2 MiB-aligned, both writable end to end. */
+static void
+test_alloc_big(void **state)
+{
+	size_t sizes[] = {0, 1, 4096, ((size_t)8 << 20) - 1, (size_t)8 << 20, 27u << 20};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *p = m3_alloc_big(sizes[i]);
+		if (sizes[i] > 0) {
+			assert_non_null(p);
+			memset(p, 0xa5, sizes[i]);
+			assert_int_equal(p[sizes[i] - 1], 0xa5);
+		}
+		if (sizes[i] >= ((size_t)8 << 20))
+			assert_int_equal((uintptr_t)p % (2u << 20), 0);
+		free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -1446,6 +1466,7 @@ main(void)
 		cmocka_unit_test(test_bad_input_second), cmocka_unit_test(test_good_handwritten),
 		cmocka_unit_test(test_write_too_much),   cmocka_unit_test(test_write_refuses),
 		cmocka_unit_test(test_write_full),       cmocka_unit_test(test_unset),
+		cmocka_unit_test(test_alloc_big),
 	};
 
 	unsetenv("M3_MAX_BYTES");

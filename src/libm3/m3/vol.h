@@ -64,6 +64,9 @@ int m3_vol_nelem(const struct m3_vol *v, size_t *n, struct m3_err *e);
 int m3_vol_nbytes(const struct m3_vol *v, size_t *n, struct m3_err *e);
 /* Allocates data for the sizes and type set, after checking them against m3_max_bytes(). */
 int m3_vol_alloc(struct m3_vol *v, struct m3_err *e);
+/* n bytes for free(): from 8 MiB up, 2 MiB-aligned and advised to use huge pages
+ * (fewer page faults for image-sized buffers); NULL without memory. */
+void *m3_alloc_big(size_t n);
 /* Sets (or replaces) key:=value. */
 int m3_vol_set(struct m3_vol *v, const char *key, const char *val, struct m3_err *e);
 const char *m3_vol_get(const struct m3_vol *v, const char *key);
