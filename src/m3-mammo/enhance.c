@@ -232,12 +232,21 @@ void
 mm_search_mask(unsigned char *cm, const struct mm_image *im, const struct mm_mask *mk,
 	       double margin)
 {
+	/* a coarse row's pixels are alike: build each once, copy it to its f fine rows; the
+	 * coarse cells in runs of f pixels (the last takes the remainder) */
 	for (size_t y = 0; y < im->h; y++) {
 		size_t cy = y / mk->f < mk->mh ? y / mk->f : mk->mh - 1;
-		for (size_t x = 0; x < im->w; x++) {
+		unsigned char *row = cm + y * im->w;
+		if (y > 0 && (y - 1) / mk->f == y / mk->f) {
+			memcpy(row, row - im->w, im->w);
+			continue;
+		}
+		for (size_t x = 0; x < im->w;) {
 			size_t cx = x / mk->f < mk->mw ? x / mk->f : mk->mw - 1;
-			size_t i = cy * mk->mw + cx;
-			cm[y * im->w + x] = mk->m[i] == 1 && mk->skin[i] >= margin;
+			size_t i = cy * mk->mw + cx,
+			       end = cx + 1 < mk->mw ? (cx + 1) * mk->f : im->w;
+			memset(row + x, mk->m[i] == 1 && mk->skin[i] >= margin, end - x);
+			x = end;
 		}
 	}
 }

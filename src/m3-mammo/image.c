@@ -63,36 +63,55 @@ check_labels_u8(const uint8_t *p, size_t n, struct m3_err *e)
 }
 
 static int
-convert(float *dst, const struct m3_vol *v, size_t n, size_t w, struct m3_err *e)
+convert(float *dst, const struct m3_vol *v, size_t n, size_t w, float *lo, float *hi,
+	struct m3_err *e)
 {
+	/* one loop per type, the extremes kept in the source type (integer min and max
+	 * vectorise; no integer is NaN) */
+#define CONV(T)                                                                                    \
+	do {                                                                                       \
+		const T *s = (const T *)v->data;                                                   \
+		T a = s[0], b = s[0];                                                              \
+		for (size_t i = 0; i < n; i++) {                                                   \
+			dst[i] = (float)s[i];                                                      \
+			a = s[i] < a ? s[i] : a;                                                   \
+			b = s[i] > b ? s[i] : b;                                                   \
+		}                                                                                  \
+		*lo = (float)a;                                                                    \
+		*hi = (float)b;                                                                    \
+	} while (0)
+	switch (v->type) {
+	case M3_UINT8:
+		CONV(uint8_t);
+		return M3_OK;
+	case M3_INT16:
+		CONV(int16_t);
+		return M3_OK;
+	case M3_UINT16:
+		CONV(uint16_t);
+		return M3_OK;
+	case M3_INT32:
+		CONV(int32_t);
+		return M3_OK;
+	case M3_UINT32:
+		CONV(uint32_t);
+		return M3_OK;
+	case M3_FLOAT:
+		break;
+	default:
+		return m3_err_set(e, M3_EDATA, "unsupported type");
+	}
+#undef CONV
+	const float *s = (const float *)v->data;
+	*lo = *hi = s[0];
 	for (size_t i = 0; i < n; i++) {
-		float x;
-		switch (v->type) {
-		case M3_UINT8:
-			x = ((const uint8_t *)v->data)[i];
-			break;
-		case M3_INT16:
-			x = ((const int16_t *)v->data)[i];
-			break;
-		case M3_UINT16:
-			x = ((const uint16_t *)v->data)[i];
-			break;
-		case M3_INT32:
-			x = (float)((const int32_t *)v->data)[i];
-			break;
-		case M3_UINT32:
-			x = (float)((const uint32_t *)v->data)[i];
-			break;
-		case M3_FLOAT:
-			x = ((const float *)v->data)[i];
-			break;
-		default:
-			return m3_err_set(e, M3_EDATA, "unsupported type");
-		}
+		float x = s[i];
 		if (!isfinite(x))
 			return m3_err_set(e, M3_EDATA, "pixel (%zu,%zu) is %s", i % w, i / w,
 					  isnan(x) ? "NaN" : "infinite");
 		dst[i] = x;
+		*lo = x < *lo ? x : *lo;
+		*hi = x > *hi ? x : *hi;
 	}
 	return M3_OK;
 }
@@ -130,16 +149,9 @@ mm_image_from_vol(struct mm_image *im, const struct m3_vol *v, struct m3_err *e)
 		return e->code;
 	if ((im->px = m3_alloc_big(n * sizeof(float))) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
-	if (convert(im->px, v, n, im->w, e) != M3_OK) {
+	if (convert(im->px, v, n, im->w, &im->vmin, &im->vmax, e) != M3_OK) {
 		mm_image_release(im);
 		return e->code;
-	}
-	im->vmin = im->vmax = im->px[0];
-	for (size_t i = 1; i < n; i++) {
-		if (im->px[i] < im->vmin)
-			im->vmin = im->px[i];
-		if (im->px[i] > im->vmax)
-			im->vmax = im->px[i];
 	}
 	if (im->vmin == im->vmax) {
 		mm_image_release(im);
