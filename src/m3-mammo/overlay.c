@@ -128,6 +128,21 @@ render_block(void *vctx, size_t item, unsigned worker)
 	    y1 = (int)((item + 1) * (size_t)c->h / x->nblock);
 	(void)worker;
 
+	if (c->w == (int)im->w && c->h == (int)im->h) { /* full size: a pixel each */
+		double lo = x->lo, g = x->g; /* in double, as below: the same greys */
+		for (int y = y0; y < y1; y++) {
+			const float *src = im->px + (size_t)y * im->w;
+			unsigned char *out = row_at(c, y);
+			out[-1] = 0; /* PNG filter: none */
+			for (int xo = 0; xo < c->w; xo++) {
+				float s = (src[xo] - lo) * g;
+				out[xo] = (unsigned char)(s < 0           ? 0
+							  : s > GREYS - 1 ? GREYS - 1
+									  : s + 0.5f);
+			}
+		}
+		return;
+	}
 	for (int y = y0; y < y1; y++) {
 		size_t sy0 = (size_t)(y * x->inv), sy1 = (size_t)((y + 1) * x->inv);
 		unsigned char *out = row_at(c, y);
