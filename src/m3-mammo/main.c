@@ -34,7 +34,7 @@ usage(FILE *f)
 		"  -n, --cluster-count N  calcifications that make a cluster (3)\n"
 		"  -a, --cluster-area A   ... within this area, mm^2 (100)\n"
 		"  -c, --cluster-support S  score from which a candidate may complete a cluster\n"
-		"                         of 2 calcifications to -n members (0.05)\n"
+		"                         of 2 calcifications to -n members (0.01)\n"
 		"  -o, --output FILE      PNG overlay; %%n in the name is the image number\n"
 		"  -s, --overlay-scale S  overlay size relative to the image, 0.01-1 (1)\n"
 		"      --png-level N      zlib level of the overlay, 1-9 (2)\n"

@@ -13,7 +13,7 @@ mm_params_default(struct mm_params *p)
 	p->max_diam_mm = 1.5;
 	p->cluster_count = 3;
 	p->cluster_area_mm2 = 100.0;
-	p->cluster_support = 0.05;
+	p->cluster_support = 0.01;
 	p->k_sigma = 2.0;
 	p->k_peak = 2.75;
 	p->skin_margin_mm = 1.5;

@@ -57,9 +57,9 @@ def main():
     ap.add_argument("--work", default=os.path.join(mlib.TOP, "build", "mammo-froc"))
     ap.add_argument("--model", help="a model file instead of the built-in one")
     ap.add_argument("--plot", help="PNG of the two FROC curves")
-    ap.add_argument("--support", type=float, default=0.05,
+    ap.add_argument("--support", type=float, default=0.01,
                     help="m3-mammo -c: score from which a candidate may complete a cluster "
-                    "(default 0.05, m3-mammo's; 1 for the plain rule)")
+                    "(default 0.01, m3-mammo's; 1 for the plain rule)")
     ap.add_argument("--min-sens", type=float, help="bar for the sensitivity at 1 FP/image")
     ap.add_argument("--min-cluster-sens", type=float,
                     help="bar for the cluster sensitivity at 0.25 false clusters/image")

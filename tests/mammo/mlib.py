@@ -140,7 +140,7 @@ def cluster_hits(members, truth_img, hit_ids, sx, sy):
     return None
 
 
-def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None, support=0.05):
+def evaluate(results, truth, thresholds, count=3, area=100.0, min_snr=None, support=0.01):
     """FROC points over the images of several studies.  results: [(findings, truth)] where
     findings come from m3-mammo --features -t 1 (every candidate scored).  Returns rows of
     (threshold, calc sensitivity, FP per image, cluster sensitivity, false clusters/image);
