@@ -3,9 +3,11 @@
  * Rendering and deflate are split over the thread pool: the canvas is laid out as the PNG's
  * scanlines (a filter byte, 0, before each row), deflated in pieces that join into one zlib
  * stream, and libpng writes the chunks around it. */
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -251,12 +253,30 @@ deflate_piece(void *vctx, size_t i, unsigned worker)
 	deflateEnd(&s);
 }
 
+/* libpng's errors end in our one line, not on stderr of their own: its message kept, then the
+ * jump back to png_out; warnings (none expected for what we write) are dropped. */
+static void
+png_err(png_structp png, png_const_charp msg)
+{
+	char *buf = png_get_error_ptr(png);
+	snprintf(buf, 128, "%s", msg);
+	png_longjmp(png, 1);
+}
+
+static void
+png_warn(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg;
+}
+
 /* The chunks: signature, IHDR and PLTE by libpng, then the zlib stream as IDATs of at most
  * 1 MiB, and IEND (png_write_chunk puts the length and CRC around each). */
 static int
 png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struct m3_err *e)
 {
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	char why[128] = "";
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, png_err, png_warn);
 	png_infop info = png ? png_create_info_struct(png) : NULL;
 	png_color pal[NCOLOURS];
 	struct zpar z;
@@ -313,9 +333,13 @@ png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struc
 	pal[C_WHITE] = (png_color){255, 255, 255};
 	pal[C_CYAN] = (png_color){0, 230, 255};
 	if (setjmp(png_jmpbuf(png))) {
-		rc = m3_err_set(e, M3_EIO, "PNG write failed");
+		int err = errno;
+		/* libpng's write function says only "Write Error": errno says why */
+		rc = err != 0 && ferror(f) ? m3_err_set(e, M3_EIO, "%s", strerror(err))
+					   : m3_err_set(e, M3_EIO, "PNG: %s", why);
 		goto done;
 	}
+	errno = 0;
 	png_init_io(png, f);
 	png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_PALETTE,
 		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

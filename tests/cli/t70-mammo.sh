@@ -71,6 +71,12 @@ check '-o without %n on a two-image stream: exit 2, no file left, no findings li
 	test -s m.png
 '
 
+check '-o on a full disk (/dev/full): exit 1, one line naming it, no findings line' '
+	$SYNTH --seed 7 --size 300x260 -n 1 -o s.nrrd &&
+	run m3-mammo -o /dev/full s.nrrd && expect_code 1 &&
+	expect_err "m3-mammo: /dev/full: No space left on device" && expect_empty out
+'
+
 check '-o naming the standard output: exit 2, nothing written; -o /dev/null is fine' '
 	$SYNTH --seed 7 --size 300x260 -n 1 -o s.nrrd &&
 	m3-mammo -o f.json s.nrrd >f.json 2>err; status=$? &&
