@@ -147,6 +147,7 @@ parse_args(int argc, char *argv[], struct opts *o, struct m3_err *e)
 		}
 	}
 	if (argc - optind > 1) {
+		fprintf(stderr, "%s: one input at most, %d given\n", m3_progname(), argc - optind);
 		usage(stderr);
 		return -2;
 	}

@@ -36,6 +36,8 @@ check '--version: one line on stdout' '
 '
 
 check 'bad option: usage on stderr, exit 2' '
+	run m3-x3d a.nrrd b.nrrd && expect_code 2 && expect_empty out &&
+	grep -qx "m3-x3d: one input at most, 2 given" err && grep -q "^usage: m3-x3d" err &&
 	run m3-x3d --frobnicate && expect_code 2 && grep -q "^usage: m3-x3d" err && expect_empty out
 '
 
