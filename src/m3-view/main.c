@@ -276,8 +276,11 @@ main(int argc, char *argv[])
 		match_report(&in.pg);
 		rc = m3_out_open(&out, outname, 0, &e);
 	}
-	if (rc == M3_OK && (rc = view_page_write(out.fp, &in.pg, &e)) != M3_OK)
+	if (rc == M3_OK && (rc = view_page_write(out.fp, &in.pg, &e)) != M3_OK) {
 		m3_out_abort(&out);
+		m3_err_prefix(&e, "%s",
+			      outname != NULL && strcmp(outname, "-") != 0 ? outname : "stdout");
+	}
 	if (rc == M3_OK)
 		rc = m3_out_commit(&out, &e);
 	release(&in);

@@ -3,6 +3,7 @@
  * the data (images as data: URIs, findings, scenes, the volume) inside it; it loads no URL.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,6 +273,7 @@ view_page_write(FILE *f, const struct view_page *pg, struct m3_err *e)
 {
 	int three_d = pg->nscn > 0;
 
+	errno = 0;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"" CSP "\">\n"
@@ -295,7 +297,7 @@ view_page_write(FILE *f, const struct view_page *pg, struct m3_err *e)
 	fputs("</script>\n<script>\n", f);
 	put_asset(f, &m3v_view_js);
 	fputs("</script>\n</body>\n</html>\n", f);
-	if (ferror(f))
-		return m3_err_set(e, M3_EIO, "write error");
+	if (ferror(f) || fflush(f) != 0)
+		return m3_err_set(e, M3_EIO, "%s", errno != 0 ? strerror(errno) : "write error");
 	return M3_OK;
 }

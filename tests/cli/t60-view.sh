@@ -146,6 +146,13 @@ check 'not an input m3-view knows: exit 3, one line, no -o file left' '
 	printf "hello\n" >n.txt && BADGLOB="m3-view: n.txt: not a PNG, findings JSON Lines, X3D, binary STL or m3 volume" bad n.txt
 '
 
+check 'a full disk (/dev/full): exit 1, one line naming stdout or the -o file' '
+	data && m3-view marks-L-CC.png >/dev/full 2>err; status=$? &&
+	expect_code 1 && expect_err "m3-view: stdout: No space left on device" &&
+	run m3-view -o /dev/full marks-L-CC.png && expect_code 1 &&
+	expect_err "m3-view: /dev/full: No space left on device"
+'
+
 check 'a bad input after good ones still leaves no page' '
 	data && printf "junk" >j.bin &&
 	BADGLOB="m3-view: j.bin: not a PNG*" bad marks-L-CC.png findings.jsonl j.bin
