@@ -305,6 +305,15 @@ m3_stdout_close(struct m3_err *e)
 	return M3_OK;
 }
 
+int
+m3_stdout_done(void)
+{
+	struct m3_err e;
+
+	m3_err_init(&e);
+	return m3_stdout_close(&e) == M3_OK ? 0 : m3_report(&e);
+}
+
 void
 m3_progress_init(struct m3_progress *p, int force, int q)
 {

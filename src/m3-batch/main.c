@@ -170,7 +170,7 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			break;
 		case 'h':
 			help();
-			exit(0);
+			exit(m3_stdout_done());
 		case 'j':
 			rc = m3_parse_jobs(optarg, &o->jobs, e);
 			break;
@@ -250,7 +250,7 @@ parse(int argc, char *argv[], struct opts *o, struct m3_err *e)
 			break;
 		case OPT_VERSION:
 			m3_print_version();
-			exit(0);
+			exit(m3_stdout_done());
 		case OPT_WORK:
 			o->work = optarg;
 			break;

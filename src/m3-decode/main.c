@@ -86,7 +86,7 @@ parse(int argc, char *argv[], struct m3d_opts *o)
 			break;
 		case 'h':
 			help();
-			return 0;
+			return m3_stdout_done();
 		case 'j':
 			if (m3_parse_jobs(optarg, &o->jobs, &e) != M3_OK)
 				return m3_report(&e);
@@ -120,7 +120,7 @@ parse(int argc, char *argv[], struct m3d_opts *o)
 			break;
 		case OPT_VERSION:
 			printf("m3-decode (m3) %s (GDCM %s)\n", M3_VERSION, m3_dcm_version());
-			return 0;
+			return m3_stdout_done();
 		default:
 			usage(stderr);
 			return 2;

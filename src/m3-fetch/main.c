@@ -122,7 +122,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(stdout);
-			return 0;
+			return m3_stdout_done();
 		case 'j':
 			if (m3_parse_long("-j", optarg, 1, 256, &v, &e) != M3_OK)
 				return m3_report(&e);
@@ -173,7 +173,7 @@ main(int argc, char *argv[])
 			break;
 		case O_VERSION:
 			m3_print_version();
-			return 0;
+			return m3_stdout_done();
 		default:
 			usage(stderr);
 			return 2;

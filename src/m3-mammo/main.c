@@ -99,7 +99,7 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return m3_stdout_done();
 		case 'j':
 			rc = m3_parse_jobs(optarg, &o->jobs, &e);
 			break;
@@ -137,7 +137,7 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_VERSION:
 			m3_print_version();
-			return 0;
+			return m3_stdout_done();
 		default:
 			usage(stderr);
 			return 2;

@@ -202,7 +202,7 @@ main(int argc, char *argv[])
 	m3_cli_init(argv[0]);
 	m3_err_init(&e);
 	if ((rc = parse(argc, argv, &o, &a, &e)) != M3_OK)
-		return rc == -1 ? 0 : rc == -2 ? 2 : m3_report(&e);
+		return rc == -1 ? m3_stdout_done() : rc == -2 ? 2 : m3_report(&e);
 	if (o.jobs == 0 && m3_parse_jobs(NULL, &o.jobs, &e) != M3_OK)
 		return m3_report(&e);
 	m3_progress_init(&prog, a.progress, a.quiet);

@@ -482,7 +482,7 @@ main(int argc, char *argv[])
 	m3_cli_init(argv[0]);
 	m3_err_init(&e);
 	if ((rc = parse_args(argc, argv, &o, &e)) < 0)
-		return rc == -1 ? 0 : 2;
+		return rc == -1 ? m3_stdout_done() : 2;
 	if (rc != M3_OK)
 		return m3_report(&e);
 	argc -= optind;

@@ -221,7 +221,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(stdout);
-			return 0;
+			return m3_stdout_done();
 		case 'm':
 			if (m3_parse_long("--max-size", optarg, 0, 65535, &max_size, &e) != M3_OK)
 				return m3_report(&e);
@@ -249,7 +249,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			m3_print_version();
-			return 0;
+			return m3_stdout_done();
 		default:
 			usage(stderr);
 			return 2;

@@ -393,7 +393,7 @@ main(int argc, char *argv[])
 	m3_err_init(&e);
 	memset(&r, 0, sizeof(r));
 	if ((rc = parse_args(argc, argv, &o, &e)) != M3_OK)
-		return rc == -1 ? 0 : rc == -2 ? 2 : m3_report(&e);
+		return rc == -1 ? m3_stdout_done() : rc == -2 ? 2 : m3_report(&e);
 	if (pick_format(&o, &e) != M3_OK)
 		return m3_report(&e);
 	r.o = &o;

@@ -1,0 +1,26 @@
+#!/bin/sh
+# What every m3 tool does alike: --help and --version on stdout with exit 0, and exit 1 with one
+# line naming stdout when stdout cannot be written (a full disk), never a silent exit 0.
+. "$(dirname "$0")/lib.sh"
+
+TOOLS=$(cd "$TOP/bin" && ls m3-*)
+
+check 'every tool: --help and --version on stdout, exit 0, nothing on stderr' '
+	for t in $TOOLS; do
+		run $t --help && expect_code 0 && expect_empty err && test -s out &&
+		run $t --version && expect_code 0 && expect_empty err &&
+		grep -q "^$t (m3) " out || { echo "# $t" >&2; return 1; }
+	done
+'
+
+check 'every tool: --help and --version into a full disk: exit 1, one line naming stdout' '
+	for t in $TOOLS; do
+		for o in --help --version; do
+			$t $o >/dev/full 2>err; status=$?
+			expect_code 1 && expect_err "$t: stdout: No space left on device" ||
+				{ echo "# $t $o" >&2; return 1; }
+		done
+	done
+'
+
+done_testing
