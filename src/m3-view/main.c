@@ -18,7 +18,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: m3-view [-qv] [-m pixels] [-o file] [-s voxels] [-T score] [-t title]\n"
-		   "               [file ...]\n");
+		   "               [--progress] [file ...]\n");
 	if (f != stdout)
 		return;
 	fprintf(f,
@@ -27,6 +27,7 @@ usage(FILE *f)
 		"  -m, --max-size PIXELS   longest side of an embedded image (default %d, 0: "
 		"keep)\n"
 		"  -o, --output FILE       write the page to FILE (temporary name, then rename)\n"
+		"      --progress          progress on stderr even when it is not a terminal\n"
 		"  -q, --quiet             no warnings\n"
 		"  -s, --volume-size N     most voxels an axis of the embedded volume (default "
 		"%d)\n"
@@ -197,6 +198,7 @@ main(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{"max-size", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
+		{"progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"volume-size", required_argument, NULL, 's'},
 		{"threshold", required_argument, NULL, 'T'},
@@ -211,7 +213,8 @@ main(int argc, char *argv[])
 	const char *outname = NULL;
 	char date[32];
 	long max_size = DEF_MAX_SIZE, vol_size = DEF_VOL_SIZE;
-	int c, rc = M3_OK;
+	int c, rc = M3_OK, progress = 0, quiet = 0;
+	struct m3_progress pg;
 
 	m3_cli_init(argv[0]);
 	m3_err_init(&e);
@@ -229,8 +232,12 @@ main(int argc, char *argv[])
 		case 'o':
 			outname = optarg;
 			break;
+		case 'P':
+			progress = 1;
+			break;
 		case 'q':
 			m3_cli_quiet(1);
+			quiet = 1;
 			break;
 		case 's':
 			if (m3_parse_long("--volume-size", optarg, 8, 1024, &vol_size, &e) != M3_OK)
@@ -263,13 +270,17 @@ main(int argc, char *argv[])
 	/* what made the page, with file names only (directories often name the patient) */
 	rc = vbuf_printf(&in.args, &e, "m3-view --max-size %ld --volume-size %ld --threshold %g",
 			 max_size, vol_size, in.pg.threshold);
+	m3_progress_init(&pg, progress, quiet);
 	for (int i = 0; i < (argc > 0 ? argc : 1) && rc == M3_OK; i++) {
 		const char *path = argc > 0 ? argv[i] : "-";
 
+		m3_progress(&pg, "input %d of %d: %s", i + 1, argc > 0 ? argc : 1,
+			    view_basename(path));
 		rc = vbuf_printf(&in.args, &e, " %s", view_basename(path));
 		if (rc == M3_OK)
 			rc = add_input(&in, path, max_size, vol_size, &e);
 	}
+	m3_progress_done(&pg);
 	if (rc == M3_OK) {
 		in.pg.args = in.args.p;
 		view_match(&in.pg);

@@ -146,6 +146,12 @@ check 'not an input m3-view knows: exit 3, one line, no -o file left' '
 	printf "hello\n" >n.txt && BADGLOB="m3-view: n.txt: not a PNG, findings JSON Lines, X3D, binary STL or m3 volume" bad n.txt
 '
 
+check '--progress: one line per input on stderr when it is not a terminal; none without it' '
+	data && run m3-view --progress -o p.html marks-L-CC.png && expect_code 0 &&
+	grep -qx "m3-view: input 1 of 1: marks-L-CC.png" err &&
+	run m3-view -o q.html marks-L-CC.png && expect_code 0 && expect_empty err
+'
+
 check 'a full disk (/dev/full): exit 1, one line naming stdout or the -o file' '
 	data && m3-view marks-L-CC.png >/dev/full 2>err; status=$? &&
 	expect_code 1 && expect_err "m3-view: stdout: No space left on device" &&
