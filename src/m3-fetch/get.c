@@ -46,6 +46,7 @@ struct engine {
 	 * pool, in a thread of its own, gets pieces first.. from the moment its size is known */
 	size_t first;
 	struct fill *f0;
+	int one_piece; /* the first answer was the whole object (Range ignored): one piece */
 	pthread_t rest;
 	int rest_started;
 	struct slot *slots;
@@ -68,6 +69,7 @@ struct engine {
 	int check_md5;
 	unsigned char (*pmd5)[M3_MD5_LEN]; /* --verify-etag: each piece's MD5 */
 	uint64_t bytes;
+	uint64_t obj_bytes; /* of the current object, checked against its size at its end */
 	struct m3_progress prog;
 };
 
@@ -129,7 +131,8 @@ simple_etag(const char *etag)
 static size_t
 npieces_of(const struct engine *g, const struct obj *ob)
 {
-	return ob->size == 0 ? 1 : (size_t)((ob->size + g->o->part - 1) / g->o->part);
+	return ob->size == 0 || g->one_piece ? 1
+					     : (size_t)((ob->size + g->o->part - 1) / g->o->part);
 }
 
 /*
@@ -161,7 +164,11 @@ static void
 warn_unchecked(const struct engine *g, const struct obj *ob)
 {
 	if (g->o->verify_etag && g->s->kind != SRC_FILE && strchr(ob->etag, '-') != NULL &&
-	    mp_parts(g, ob) == 0)
+	    g->one_piece)
+		m3_warn("%s: ETag %s not checked: the server ignored the Range of the first GET",
+			ob->key, ob->etag);
+	else if (g->o->verify_etag && g->s->kind != SRC_FILE && strchr(ob->etag, '-') != NULL &&
+		 mp_parts(g, ob) == 0)
 		m3_warn("%s: ETag %s not checked: not %zu parts of %zu MiB", ob->key, ob->etag,
 			npieces_of(g, ob), g->o->part >> 20);
 }
@@ -191,6 +198,7 @@ obj_begin(struct engine *g, const struct obj *ob, struct m3_err *e)
 	int rc;
 
 	g->check_md5 = simple_etag(ob->etag) && g->s->kind != SRC_FILE;
+	g->obj_bytes = 0;
 	warn_unchecked(g, ob);
 	if (g->check_md5 && m3_hash_init(&g->md5, M3_HASH_MD5) != 0)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
@@ -226,6 +234,11 @@ obj_end(struct engine *g, const struct obj *ob, size_t first, struct m3_err *e)
 	char hex[2 * M3_SHA256_LEN + 1];
 	int rc = M3_OK;
 
+	/* the last safety net: whatever the pieces were, the object's bytes, all of them */
+	if (g->obj_bytes != ob->size)
+		return m3_err_set(e, M3_EREMOTE, "%s: %llu bytes written, the object has %llu",
+				  ob->key, (unsigned long long)g->obj_bytes,
+				  (unsigned long long)ob->size);
 	if ((rc = check_mp(g, ob, first, e)) != M3_OK)
 		return rc;
 	if (g->check_md5) {
@@ -363,6 +376,7 @@ emit_bytes(struct engine *g, size_t i, struct slot *sl, const char *data, size_t
 		return m3_err_set(e, M3_EIO, "%s: %s", g->o->out ? g->o->out : "stdout",
 				  errno ? strerror(errno) : "write error");
 	g->bytes += n;
+	g->obj_bytes += n;
 	sl->out += n;
 	return M3_OK;
 }
@@ -469,6 +483,7 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 		}
 	}
 	if (f->head) {
+	stream:
 		if ((rc = emit_bytes(g, f->i, sl, p, n, e)) != M3_OK)
 			return rc;
 		sl->have += n;
@@ -476,8 +491,10 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 	}
 	if (sl->buf == NULL && (rc = buf_take(f, e)) != M3_OK)
 		return rc;
-	if (f->head) /* it became the head while it waited for a buffer */
-		return fill(arg, p, n, e);
+	/* it became the head while it waited for a buffer (it had none, so nothing buffered):
+	 * p is streamed, not hashed a second time */
+	if (f->head)
+		goto stream;
 	memcpy(sl->buf + sl->have, p, n);
 	sl->have += n;
 	return M3_OK;
@@ -687,15 +704,27 @@ rest_main(void *arg)
 	return NULL;
 }
 
-/* src_first's callback: the object is known; the pool gets the pieces after the first. */
+/*
+ * src_first's callback: the object is known; the pool gets the pieces after the first.  A
+ * first piece longer than planned is the whole object (a server that ignores Range answers
+ * 200): it is then the only piece, with no parts whose MD5s could be checked.
+ */
 static int
 first_known(void *arg, size_t len, struct m3_err *e)
 {
 	struct engine *g = arg;
 	int rc, err;
 
-	(void)len;
-	if ((rc = plan(g, e)) != M3_OK || (rc = piece_start(g, 0, g->f0, e)) != M3_OK)
+	if ((rc = plan(g, e)) != M3_OK)
+		return rc;
+	if (len > g->pieces[0].len) {
+		g->one_piece = 1;
+		g->npieces = 1;
+		g->pieces[0].len = len;
+		free(g->pmd5);
+		g->pmd5 = NULL;
+	}
+	if ((rc = piece_start(g, 0, g->f0, e)) != M3_OK)
 		return rc;
 	if (g->npieces > 1) {
 		if ((err = pthread_create(&g->rest, NULL, rest_main, g)) != 0)
