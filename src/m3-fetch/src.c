@@ -309,14 +309,16 @@ struct rng {
 	uint64_t off;
 	size_t len, got;
 	int whole;
+	int ranged; /* this attempt sent a Range */
+	int checked; /* this attempt's answer is checked against what it asked for */
 	m3_http_sink sink;
 	void *sinkarg;
 	char range[64], rangehdr[80], ifmatch[100];
 	struct m3_kv h[2];
 	struct m3_s3_req q;
-	/* src_first: the source, the answer whose headers describe the object, the callback */
+	const struct m3_http_resp *resp; /* the answer whose headers come with the bytes */
+	/* src_first: the source, and the callback once the object is known */
 	struct src *s;
-	const struct m3_http_resp *resp;
 	src_known known;
 	void *knownarg;
 	int known_rc; /* known() failed: a local error, not the object's */
@@ -331,7 +333,9 @@ rng_before(void *arg)
 		 (unsigned long long)(r->off + r->got), (unsigned long long)(r->off + r->len - 1));
 	snprintf(r->rangehdr, sizeof(r->rangehdr), "Range: %s", r->range);
 	r->q.nheaders = 0;
-	if (!r->whole || r->got > 0)
+	r->ranged = !r->whole || r->got > 0;
+	r->checked = 0;
+	if (r->ranged)
 		r->h[r->q.nheaders++] = (struct m3_kv){"range", r->range};
 	/* the object must not change between pieces (nor between attempts) */
 	if (r->ob != NULL && r->ob->etag[0] != '\0')
@@ -365,6 +369,7 @@ first_learn(struct rng *r, struct m3_err *e)
 		if (size > SIZE_MAX)
 			return m3_err_set(e, M3_ENOMEM, "%llu bytes: too large", size);
 		r->len = (size_t)size;
+		r->whole = 1; /* a retry asks for the rest, or with no Range for all of it */
 	}
 	if (size < r->len)
 		r->len = (size_t)size;
@@ -380,14 +385,43 @@ first_learn(struct rng *r, struct m3_err *e)
 	return rc;
 }
 
+/*
+ * Before the first byte of an attempt that sent a Range: the answer must be those bytes (206
+ * from the first byte not yet taken), not the object from byte 0 (200, Range ignored) nor
+ * other bytes.  A server that honoured the Range before may be another one now (a balancer):
+ * retried.
+ */
+static int
+rng_check(struct rng *r, struct m3_err *e)
+{
+	const struct m3_http_resp *p = r->resp;
+	unsigned long long a, b, size, want = (unsigned long long)(r->off + r->got);
+
+	r->checked = 1;
+	if (!r->ranged)
+		return M3_OK;
+	if (p->status != 206)
+		return m3_err_set(e, M3_EREMOTE, "HTTP %ld to \"Range: %s\"", p->status, r->range);
+	if (sscanf(p->content_range, "bytes %llu-%llu/%llu", &a, &b, &size) != 3 || a != want ||
+	    b < a)
+		return m3_err_set(e, M3_EREMOTE, "Content-Range \"%s\" to \"Range: %s\"",
+				  p->content_range, r->range);
+	return M3_OK;
+}
+
 static int
 rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 {
 	struct rng *r = arg;
 	int rc;
 
-	if (r->ob == NULL && (rc = first_learn(r, e)) != M3_OK)
+	if (r->ob == NULL) {
+		if ((rc = first_learn(r, e)) != M3_OK)
+			return rc;
+		r->checked = 1;
+	} else if (!r->checked && (rc = rng_check(r, e)) != M3_OK) {
 		return rc;
+	}
 	if (n > r->len - r->got)
 		return m3_err_set(e, M3_EREMOTE, "response body longer than expected");
 	if ((rc = r->sink(r->sinkarg, p, n, e)) == M3_OK)
@@ -462,6 +496,7 @@ src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, 
 	g->whole = off == 0 && len == ob->size;
 	g->sink = sink;
 	g->sinkarg = sinkarg;
+	g->resp = &r;
 	snprintf(g->ifmatch, sizeof(g->ifmatch), "\"%s\"", ob->etag);
 	m3_http_resp_init(&r);
 	if (s->kind == SRC_S3) {

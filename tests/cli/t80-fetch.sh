@@ -167,6 +167,13 @@ check 'a 200 (Range ignored) to the first GET: the whole object once, no part af
 	expect_code 0 && cmp out obj && cmp got.bin obj && test "$(wc -l <port.log)" -eq 2 &&
 	expect_err "m3-fetch: k: ETag * not checked: the server ignored the Range of the first GET"
 '
+
+check 'a retry after a reset answered 200 from byte 0: refused before a byte, the next resumes' '
+	range_start reset200 0123456789abcdef0123456789abcdef-1 &&
+	range_fetch -o got.bin s3://b/k; fake_stop;
+	expect_code 0 && cmp got.bin obj &&
+	test "$(cut -d" " -f3,4 port.log | tr "\n" " ")" = "bytes=0-16777215 206 bytes=1048577-3145732 200 bytes=1048577-3145732 206 "
+'
 skip_reason=
 
 # DICOMweb with no PACS: a canned multipart/related server on loopback (fakeweb.py) for the
