@@ -26,6 +26,7 @@ struct opts {
 	size_t part;
 	int list, anon, progress, verbose;
 	int verify_etag; /* --verify-etag: multipart ETags, parts of `part' bytes */
+	int adaptive; /* one S3 object: one stream, parts only if it is slow (no --part-size) */
 	const char *sha256; /* --sha256 HEX */
 	long retries, timeout; /* -1: the defaults */
 };
@@ -50,13 +51,16 @@ int src_objects(struct src *s, struct m3_conn *c, struct m3_err *e);
  * resumes after the bytes taken). */
 int src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, size_t len,
 	      m3_http_sink sink, void *sinkarg, struct m3_err *e);
-/* Called by src_first once the object is known (s->objs[0]), with the first piece's length,
- * before any of its bytes; an error stops the transfer. */
-typedef int (*src_known)(void *arg, size_t len, struct m3_err *e);
-/* One S3 object (s->key) with no HEAD: its first piece of up to part bytes is asked for, and
- * the answer's headers give its size, ETag and date. */
-int src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *knownarg,
-	      m3_http_sink sink, void *sinkarg, struct m3_err *e);
+/* Called by src_first once the object is known (s->objs[0]), with the first piece's length
+ * and whether the server honoured the Range (206), before any of its bytes; an error stops the
+ * transfer. */
+typedef int (*src_known)(void *arg, size_t len, int ranged, struct m3_err *e);
+/* One S3 object (s->key) with no HEAD: its first piece of up to part bytes (SIZE_MAX: all of
+ * it, "Range: bytes=0-") is asked for, and the answer's headers give its size, ETag and date.
+ * *cut, which the sink may lower (never below the bytes it has taken), ends the piece early:
+ * the transfer stops there. */
+int src_first(struct src *s, struct m3_conn *c, size_t part, const size_t *cut, src_known known,
+	      void *knownarg, m3_http_sink sink, void *sinkarg, struct m3_err *e);
 void src_close(struct src *s);
 int src_add(struct src *s, const char *name, const char *key, uint64_t size, const char *etag,
 	    const char *mtime, struct m3_err *e);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -14,6 +15,9 @@
 #include "m3/tar.h"
 
 #define MAX_WINDOW_BYTES (40u << 20)
+/* One S3 object with the default parts is one stream while its first part arrives at this
+ * speed or more; slower, the parts after the next part boundary are fetched in parallel. */
+#define ONE_STREAM_MIB_S 256
 
 struct piece {
 	size_t obj;
@@ -47,6 +51,12 @@ struct engine {
 	size_t first;
 	struct fill *f0;
 	int one_piece; /* the first answer was the whole object (Range ignored): one piece */
+	/* --part-size not given: the first piece is the whole object until its first part has
+	 * arrived; if that was slow, it is cut at the next part boundary (cut) and the parts
+	 * after it (nplan of the plan, from the first piece) are fetched by the pool */
+	int may_split;
+	size_t nplan, cut;
+	struct timespec t0;
 	pthread_t rest;
 	int rest_started;
 	struct slot *slots;
@@ -418,6 +428,41 @@ buf_put(struct engine *g, struct slot *sl)
 	pthread_cond_broadcast(&g->cv);
 }
 
+static void *rest_main(void *arg);
+
+/*
+ * The first part of a one-stream object has arrived (have bytes, at least a part): at
+ * ONE_STREAM_MIB_S or more the stream goes on alone; slower, it is cut at the next part
+ * boundary, and the pool starts on the parts after it.  Called by the stream's own thread,
+ * before any other thread works on the object.
+ */
+static int
+split(struct engine *g, size_t have, struct m3_err *e)
+{
+	struct timespec t;
+	double s;
+	size_t part = g->o->part, k = have / part + 1, cut = k * part;
+	int err;
+
+	g->may_split = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	s = (double)(t.tv_sec - g->t0.tv_sec) + (double)(t.tv_nsec - g->t0.tv_nsec) / 1e9;
+	if (k >= g->nplan || (double)have >= (double)ONE_STREAM_MIB_S * 1048576.0 * s)
+		return M3_OK;
+	if (g->o->verbose)
+		m3_warn("%zu MiB in %.3f s: parts from byte %zu in parallel", have >> 20, s, cut);
+	pthread_mutex_lock(&g->mu);
+	g->pieces[0].len = cut;
+	memmove(&g->pieces[1], &g->pieces[k], (g->nplan - k) * sizeof(*g->pieces));
+	g->npieces = 1 + g->nplan - k;
+	g->cut = cut;
+	pthread_mutex_unlock(&g->mu);
+	if ((err = pthread_create(&g->rest, NULL, rest_main, g)) != 0)
+		return m3_err_set(e, M3_EFAIL, "cannot start a thread: %s", strerror(err));
+	g->rest_started = 1;
+	return M3_OK;
+}
+
 /* Where a worker's bytes go: its slot, or straight out once its piece is the head. */
 struct fill {
 	struct engine *g;
@@ -487,6 +532,8 @@ fill(void *arg, const void *p, size_t n, struct m3_err *e)
 		if ((rc = emit_bytes(g, f->i, sl, p, n, e)) != M3_OK)
 			return rc;
 		sl->have += n;
+		if (f->i == 0 && g->may_split && sl->have >= g->o->part)
+			return split(g, sl->have, e);
 		return M3_OK;
 	}
 	if (sl->buf == NULL && (rc = buf_take(f, e)) != M3_OK)
@@ -710,14 +757,21 @@ rest_main(void *arg)
  * 200): it is then the only piece, with no parts whose MD5s could be checked.
  */
 static int
-first_known(void *arg, size_t len, struct m3_err *e)
+first_known(void *arg, size_t len, int ranged, struct m3_err *e)
 {
 	struct engine *g = arg;
 	int rc, err;
 
 	if ((rc = plan(g, e)) != M3_OK)
 		return rc;
-	if (len > g->pieces[0].len) {
+	if (len > g->pieces[0].len && g->o->adaptive && ranged && g->npieces > 1) {
+		/* one stream of all of it, unless its first part is slow (split) */
+		g->nplan = g->npieces;
+		g->npieces = 1;
+		g->pieces[0].len = len;
+		g->may_split = 1;
+		clock_gettime(CLOCK_MONOTONIC, &g->t0);
+	} else if (len > g->pieces[0].len) {
 		g->one_piece = 1;
 		g->npieces = 1;
 		g->pieces[0].len = len;
@@ -745,7 +799,9 @@ run_first(struct engine *g, struct m3_err *e)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	g->first = 1;
 	g->f0 = f0; /* first_known starts the piece on it */
-	rc = src_first(g->s, g->c, g->o->part, first_known, g, fill, f0, e);
+	g->cut = SIZE_MAX;
+	rc = src_first(g->s, g->c, g->o->adaptive ? SIZE_MAX : g->o->part, &g->cut, first_known, g,
+		       fill, f0, e);
 	if (g->pieces == NULL || f0->sl == NULL) { /* stopped before the object was known */
 		g->f0 = NULL;
 		free(f0);

@@ -189,6 +189,7 @@ main(int argc, char *argv[])
 	o.timeout = timeout;
 	/* 16 MiB: half the requests of 8 MiB parts, each of which costs a server as much CPU as
 	 * ~1 MiB of data; --verify-etag keeps to m3-push's 8 MiB parts, which it checks */
+	o.adaptive = o.part == 0 && !o.verify_etag;
 	if (o.part == 0)
 		o.part = o.verify_etag ? 8u << 20 : 16u << 20;
 	if (strncmp(argv[optind], "dicomweb+", 9) == 0) {

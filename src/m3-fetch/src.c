@@ -311,6 +311,8 @@ struct rng {
 	int whole;
 	int ranged; /* this attempt sent a Range */
 	int checked; /* this attempt's answer is checked against what it asked for */
+	const size_t *cut; /* src_first: where the sink wants the piece to end */
+	int was_cut, stopped; /* len lowered to *cut; the transfer stopped there */
 	m3_http_sink sink;
 	void *sinkarg;
 	char range[64], rangehdr[80], ifmatch[100];
@@ -329,8 +331,13 @@ rng_before(void *arg)
 {
 	struct rng *r = arg;
 
-	snprintf(r->range, sizeof(r->range), "bytes=%llu-%llu",
-		 (unsigned long long)(r->off + r->got), (unsigned long long)(r->off + r->len - 1));
+	if (r->len == SIZE_MAX) /* src_first: all of it, whatever its size */
+		snprintf(r->range, sizeof(r->range), "bytes=%llu-",
+			 (unsigned long long)(r->off + r->got));
+	else
+		snprintf(r->range, sizeof(r->range), "bytes=%llu-%llu",
+			 (unsigned long long)(r->off + r->got),
+			 (unsigned long long)(r->off + r->len - 1));
 	snprintf(r->rangehdr, sizeof(r->rangehdr), "Range: %s", r->range);
 	r->q.nheaders = 0;
 	r->ranged = !r->whole || r->got > 0;
@@ -380,7 +387,7 @@ first_learn(struct rng *r, struct m3_err *e)
 		return rc;
 	r->ob = &s->objs[0];
 	snprintf(r->ifmatch, sizeof(r->ifmatch), "\"%s\"", r->ob->etag);
-	if ((rc = r->known(r->knownarg, r->len, e)) != M3_OK)
+	if ((rc = r->known(r->knownarg, r->len, p->status == 206, e)) != M3_OK)
 		r->known_rc = rc;
 	return rc;
 }
@@ -413,6 +420,7 @@ static int
 rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 {
 	struct rng *r = arg;
+	size_t take;
 	int rc;
 
 	if (r->ob == NULL) {
@@ -422,11 +430,21 @@ rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 	} else if (!r->checked && (rc = rng_check(r, e)) != M3_OK) {
 		return rc;
 	}
-	if (n > r->len - r->got)
+	if (r->cut != NULL && *r->cut < r->len) {
+		r->len = *r->cut;
+		r->was_cut = 1;
+	}
+	if (n > r->len - r->got && !r->was_cut)
 		return m3_err_set(e, M3_EREMOTE, "response body longer than expected");
-	if ((rc = r->sink(r->sinkarg, p, n, e)) == M3_OK)
-		r->got += n;
-	return rc;
+	take = n < r->len - r->got ? n : r->len - r->got;
+	if (take > 0 && (rc = r->sink(r->sinkarg, p, take, e)) != M3_OK)
+		return rc;
+	r->got += take;
+	if (r->was_cut && r->got == r->len) { /* the rest of the answer is not wanted */
+		r->stopped = 1;
+		return m3_err_set(e, M3_EFAIL, "stopped at byte %zu", r->len);
+	}
+	return M3_OK;
 }
 
 static int
@@ -537,14 +555,14 @@ first_head(struct src *s, struct m3_conn *c, struct rng *g, struct m3_err *e)
 	ob = &s->objs[0];
 	if (ob->size < g->len)
 		g->len = (size_t)ob->size;
-	if ((rc = g->known(g->knownarg, g->len, e)) != M3_OK || g->len == 0)
+	if ((rc = g->known(g->knownarg, g->len, 1, e)) != M3_OK || g->len == 0)
 		return rc;
 	return src_range(s, c, ob, 0, g->len, g->sink, g->sinkarg, e);
 }
 
 int
-src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *knownarg,
-	  m3_http_sink sink, void *sinkarg, struct m3_err *e)
+src_first(struct src *s, struct m3_conn *c, size_t part, const size_t *cut, src_known known,
+	  void *knownarg, m3_http_sink sink, void *sinkarg, struct m3_err *e)
 {
 	struct m3_http_resp r;
 	struct rng *g;
@@ -558,7 +576,8 @@ src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *
 			  .s = s,
 			  .resp = &r,
 			  .known = known,
-			  .knownarg = knownarg};
+			  .knownarg = knownarg,
+			  .cut = cut};
 	g->q = (struct m3_s3_req){.method = "GET",
 				  .bucket = s->bucket,
 				  .key = s->key,
@@ -569,6 +588,10 @@ src_first(struct src *s, struct m3_conn *c, size_t part, src_known known, void *
 				  .beforearg = g};
 	m3_http_resp_init(&r);
 	rc = m3_s3_do(&s->s3, c, &g->q, &r, e);
+	if (g->stopped) { /* cut where the sink wanted: all it asked for */
+		m3_err_init(e);
+		rc = M3_OK;
+	}
 	if (rc == M3_OK && g->ob == NULL) /* an answer with no body: an empty object */
 		rc = first_learn(g, e);
 	if (rc != M3_OK && g->ob == NULL && r.status == 416)

@@ -172,7 +172,19 @@ check 'a retry after a reset answered 200 from byte 0: refused before a byte, th
 	range_start reset200 0123456789abcdef0123456789abcdef-1 &&
 	range_fetch -o got.bin s3://b/k; fake_stop;
 	expect_code 0 && cmp got.bin obj &&
-	test "$(cut -d" " -f3,4 port.log | tr "\n" " ")" = "bytes=0-16777215 206 bytes=1048577-3145732 200 bytes=1048577-3145732 206 "
+	test "$(cut -d" " -f3,4 port.log | tr "\n" " ")" = "bytes=0- 206 bytes=1048577-3145732 200 bytes=1048577-3145732 206 "
+'
+
+check 'default parts, a fast first part: the object in one GET, bytes=0-' '
+	RANGE_SIZE=37748736 range_start ok && range_fetch -o got.bin s3://b/k; fake_stop;
+	expect_code 0 && cmp got.bin obj && test "$(cut -d" " -f3,4 port.log)" = "bytes=0- 206"
+'
+
+check 'default parts, a slow first part: cut at the next boundary, the parts after it in parallel' '
+	RANGE_SIZE=37748736 range_start slow0 && range_fetch -v s3://b/k; fake_stop;
+	expect_code 0 && cmp out obj &&
+	grep -q "^m3-fetch: 16 MiB in .* s: parts from byte 33554432 in parallel$" err &&
+	test "$(sort port.log | cut -d" " -f3,4 | tr "\n" " ")" = "bytes=0- 206 bytes=33554432-37748735 206 "
 '
 skip_reason=
 

@@ -8,6 +8,7 @@ Every path serves the bytes of FILE, with ETag ETAG (default: their MD5), no sig
   honoured
 - reset200: the first GET is cut after a third of its answer (the connection closes); the second
   ignores its Range: 200 from byte 0; the others are honoured
+- slow0: every Range honoured, but an answer from byte 0 is sent at about 32 MB/s
 The log of "N METHOD RANGE STATUS" lines is appended to PORTFILE.log."""
 import hashlib
 import http.server
@@ -16,6 +17,7 @@ import re
 import socket
 import sys
 import threading
+import time
 
 PORTFILE, FILE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 DATA = open(FILE, "rb").read()
@@ -70,6 +72,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+            return
+        if MODE == "slow0" and a == 0:
+            for i in range(0, len(body), 65536):
+                self.wfile.write(body[i:i + 65536])
+                time.sleep(0.002)
             return
         self.wfile.write(body)
 
