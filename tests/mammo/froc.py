@@ -11,7 +11,6 @@ at the goals (1 FP per image; 0.25 false clusters per image); with --min-sens, e
 the calcification sensitivity at 1 FP/image is below it (--min-cluster-sens: the cluster
 sensitivity at 0.25 false clusters/image).
 """
-import argparse
 import os
 import sys
 
@@ -50,11 +49,7 @@ def plot(rows, path, title):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="101-110")
-    ap.add_argument("--size", default="1200x1000")
-    ap.add_argument("--spacing", type=float, default=0.07)
-    ap.add_argument("--work", default=os.path.join(mlib.TOP, "build", "mammo-froc"))
+    ap = mlib.study_parser(__doc__)
     ap.add_argument("--model", help="a model file instead of the built-in one")
     ap.add_argument("--plot", help="PNG of the two FROC curves")
     ap.add_argument("--support", type=float, default=0.01,

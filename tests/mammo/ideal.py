@@ -14,7 +14,6 @@ matched filter of the smallest (0.1 mm) spot, on white noise of the breast's are
 many local maxima above it per image; one template for all is kinder than any real search
 over sizes, so the bound is generous.  The sensitivity is the mean of Phi(snr_mf - T).
 """
-import argparse
 import json
 import math
 import os
@@ -47,11 +46,7 @@ def profile(r, rv, fu, fv):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="101-110")
-    ap.add_argument("--size", default="1200x1000")
-    ap.add_argument("--spacing", type=float, default=0.07)
-    ap.add_argument("--work", default=os.path.join(mlib.TOP, "build", "mammo-froc"))
+    ap = mlib.study_parser(__doc__)
     ap.add_argument("--breast-px", type=float, default=7.2e5,
                     help="breast pixels per image (default 720000, 60%% of 1200x1000)")
     a = ap.parse_args()

@@ -5,7 +5,6 @@ the false positives above a threshold lie on (distractors by kind, or plain tiss
 
     /usr/bin/python3 tests/mammo/lost.py --seeds 101-110 -t 0.5
 """
-import argparse
 import math
 import os
 import sys
@@ -16,11 +15,7 @@ from train import seeds  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", default="101-110")
-    ap.add_argument("--size", default="1200x1000")
-    ap.add_argument("--spacing", type=float, default=0.07)
-    ap.add_argument("--work", default=os.path.join(mlib.TOP, "build", "mammo-froc"))
+    ap = mlib.study_parser(__doc__)
     ap.add_argument("--model")
     ap.add_argument("-t", type=float, default=0.5, help="threshold for the FP breakdown")
     a = ap.parse_args()

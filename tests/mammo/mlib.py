@@ -29,6 +29,18 @@ def phantom(seed, size, spacing, outdir, noise=None):
     return stream, os.path.join(d, "truth.json")
 
 
+def study_parser(doc, seeds="101-110", work="mammo-froc"):
+    """The argument parser of the scripts that run m3-mammo over phantom studies: --seeds,
+    --size, --spacing and --work (a folder under build/ by default); the caller adds its own."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--seeds", default=seeds)
+    ap.add_argument("--size", default="1200x1000")
+    ap.add_argument("--spacing", type=float, default=0.07)
+    ap.add_argument("--work", default=os.path.join(TOP, "build", work))
+    return ap
+
+
 def run_tool(stream, args=(), env=None):
     """m3-mammo on a stream; returns the list of per-image JSON objects."""
     with open(stream, "rb") as f:
