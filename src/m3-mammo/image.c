@@ -158,7 +158,8 @@ mm_image_from_vol(struct mm_image *im, const struct m3_vol *v, struct m3_err *e)
 		return m3_err_set(e, M3_EDATA, "constant image (every pixel is %g)", im->vmin);
 	}
 	win = m3_vol_get(v, "m3-window");
-	if (win != NULL && sscanf(win, "%lf/%lf", &im->wc, &im->ww) == 2 && im->ww > 0)
+	if (win != NULL && sscanf(win, "%lf/%lf", &im->wc, &im->ww) == 2 && isfinite(im->wc) &&
+	    isfinite(im->ww) && im->ww > 0)
 		im->has_window = 1;
 	im->series = m3_vol_get(v, "m3-series");
 	im->laterality = m3_vol_get(v, "m3-laterality");

@@ -218,6 +218,17 @@ struct run {
 	struct m3_progress pg;
 };
 
+/* -o naming the standard output (-o /dev/stdout, or the file it is redirected to) would put
+ * the PNG into the findings; a device there (/dev/null) takes both harmlessly. */
+static int
+is_stdout(const char *path)
+{
+	struct stat so, st;
+
+	return fstat(1, &so) == 0 && stat(path, &st) == 0 && so.st_dev == st.st_dev &&
+	       so.st_ino == st.st_ino && !S_ISCHR(st.st_mode);
+}
+
 static int
 overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, struct mm_result *r,
 	struct m3_err *e)
@@ -236,6 +247,11 @@ overlay(struct run *R, const struct mm_image *im, const struct mm_mask *mk, stru
 	}
 	if ((name = out_name(R->o->out, R->n)) == NULL)
 		return m3_err_set(e, M3_ENOMEM, "out of memory");
+	if (several && is_stdout(name)) {
+		m3_err_set(e, M3_EUSAGE, "-o %s: that is the standard output", name);
+		free(name);
+		return e->code;
+	}
 	/* m3_out_open names the file in its message already; the PNG writer does not */
 	if (m3_out_open(&out, name, 1, e) != M3_OK) {
 		free(name);
@@ -284,7 +300,7 @@ one_image(struct run *R, const struct m3_vol *v, const char *name, struct m3_err
 			rc = m3_err_set(e, M3_ENOMEM, "out of memory");
 		} else {
 			mm_json_write(js, &r, &im, &R->o->p, R->n, m3_pool_size(R->pool));
-			if (js != stdout && fclose(js) != 0) {
+			if (js != stdout && (ferror(js) | fclose(js)) != 0) {
 				free(R->pjson);
 				R->pjson = NULL;
 				rc = m3_err_set(e, M3_ENOMEM, "out of memory");
@@ -334,12 +350,7 @@ setup(struct run *R, struct m3_err *e)
 	char what[256];
 	int have = mm_cuda_available(what, sizeof(what));
 
-	struct stat so, st;
-
-	/* -o naming the standard output (-o /dev/stdout, or the file it is redirected to) would
-	 * put the PNG into the findings; a device there (/dev/null) takes both harmlessly */
-	if (R->o->out != NULL && fstat(1, &so) == 0 && stat(R->o->out, &st) == 0 &&
-	    so.st_dev == st.st_dev && so.st_ino == st.st_ino && !S_ISCHR(st.st_mode))
+	if (R->o->out != NULL && is_stdout(R->o->out))
 		return m3_err_set(e, M3_EUSAGE, "-o %s: that is the standard output", R->o->out);
 	if (R->o->dev == M3_DEV_CUDA && !have)
 		return m3_err_set(e, M3_EFAIL, "cuda: %s", what);
@@ -388,13 +399,14 @@ main(int argc, char *argv[])
 		rc = one_input(&R, argc > 0 ? argv[i] : "-", &e);
 	m3_progress_done(&R.pg);
 	if (R.pending) {
-		if (rc == M3_OK && R.pjson != NULL &&
-		    fwrite(R.pjson, 1, R.pjson_len, stdout) != R.pjson_len)
-			rc = m3_err_set(&e, M3_EIO, "standard output: %s", strerror(errno));
+		/* the PNG first: a failed commit must not leave its image's line behind */
 		if (rc == M3_OK)
 			rc = m3_out_commit(&R.pend, &e);
 		else
 			m3_out_abort(&R.pend);
+		if (rc == M3_OK && R.pjson != NULL &&
+		    fwrite(R.pjson, 1, R.pjson_len, stdout) != R.pjson_len)
+			rc = m3_err_set(&e, M3_EIO, "stdout: %s", strerror(errno));
 	}
 	free(R.pjson);
 	m3_pool_free(R.pool);

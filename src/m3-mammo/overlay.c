@@ -137,10 +137,10 @@ render_block(void *vctx, size_t item, unsigned worker)
 			unsigned char *out = row_at(c, y);
 			out[-1] = 0; /* PNG filter: none */
 			for (int xo = 0; xo < c->w; xo++) {
-				float s = (src[xo] - lo) * g;
+				double s = (src[xo] - lo) * g;
 				out[xo] = (unsigned char)(s < 0           ? 0
 							  : s > GREYS - 1 ? GREYS - 1
-									  : s + 0.5f);
+									  : s + 0.5);
 			}
 		}
 		return;
@@ -248,18 +248,18 @@ deflate_piece(void *vctx, size_t i, unsigned worker)
 	s.next_out = z->out[i];
 	s.avail_out = (uInt)cap;
 	z->bad[i] = deflate(&s, last ? Z_FINISH : Z_SYNC_FLUSH) != (last ? Z_STREAM_END : Z_OK) ||
-		    s.avail_in != 0;
+		    s.avail_in != 0 || s.avail_out == 0; /* no room left: the flush may be cut */
 	z->outlen[i] = cap - s.avail_out;
 	deflateEnd(&s);
 }
 
-/* libpng's errors end in our one line, not on stderr of their own: its message kept, then the
- * jump back to png_out; warnings (none expected for what we write) are dropped. */
+/* libpng's errors end in our one line, not on stderr of their own: its message goes into the
+ * caller's m3_err (outside png_out's frame, so well defined after the jump back), then the jump;
+ * warnings (none expected for what we write) are dropped. */
 static void
 png_err(png_structp png, png_const_charp msg)
 {
-	char *buf = png_get_error_ptr(png);
-	snprintf(buf, 128, "%s", msg);
+	m3_err_set(png_get_error_ptr(png), M3_EIO, "PNG: %s", msg);
 	png_longjmp(png, 1);
 }
 
@@ -275,8 +275,7 @@ png_warn(png_structp png, png_const_charp msg)
 static int
 png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struct m3_err *e)
 {
-	char why[128] = "";
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, png_err, png_warn);
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, e, png_err, png_warn);
 	png_infop info = png ? png_create_info_struct(png) : NULL;
 	png_color pal[NCOLOURS];
 	struct zpar z;
@@ -303,7 +302,7 @@ png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struc
 	zn = 2 + 4;
 	for (size_t i = 0; i < z.npieces; i++) {
 		if (z.bad[i]) {
-			rc = m3_err_set(e, M3_ENOMEM, "out of memory (deflate)");
+			rc = m3_err_set(e, M3_ENOMEM, "deflate failed (out of memory)");
 			goto done;
 		}
 		zn += z.outlen[i];
@@ -335,8 +334,7 @@ png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struc
 	if (setjmp(png_jmpbuf(png))) {
 		int err = errno;
 		/* libpng's write function says only "Write Error": errno says why */
-		rc = err != 0 && ferror(f) ? m3_err_set(e, M3_EIO, "%s", strerror(err))
-					   : m3_err_set(e, M3_EIO, "PNG: %s", why);
+		rc = err != 0 && ferror(f) ? m3_err_set(e, M3_EIO, "%s", strerror(err)) : e->code;
 		goto done;
 	}
 	errno = 0;
@@ -349,8 +347,9 @@ png_out(FILE *f, const struct canvas *c, int zlevel, struct m3_pool *pool, struc
 		png_write_chunk(png, (png_const_bytep) "IDAT", zs + k,
 				zn - k < (1u << 20) ? zn - k : 1u << 20);
 	png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+	errno = 0;
 	if (fflush(f) != 0 || ferror(f))
-		rc = m3_err_set(e, M3_EIO, "write error");
+		rc = m3_err_set(e, M3_EIO, "%s", errno != 0 ? strerror(errno) : "write error");
 done:
 	png_destroy_write_struct(&png, &info);
 	for (size_t i = 0; z.out != NULL && i < z.npieces; i++)

@@ -84,7 +84,9 @@ check '-o naming the standard output: exit 2, nothing written; -o /dev/null is f
 	test ! -s f.json &&
 	m3-mammo -o /dev/stdout s.nrrd >g.json 2>err; status=$? &&
 	expect_code 2 && test ! -s g.json &&
-	run m3-mammo -o /dev/null s.nrrd && expect_code 0 && test "$(wc -l <out)" -eq 1
+	run m3-mammo -o /dev/null s.nrrd && expect_code 0 && test "$(wc -l <out)" -eq 1 &&
+	m3-mammo -o "h%n.png" s.nrrd >h1.png 2>err; status=$? &&
+	expect_code 2 && expect_err "m3-mammo: -o h1.png: that is the standard output"
 '
 
 check '--explain: per-stage counts and timings on stderr' '
