@@ -51,7 +51,8 @@ void m3_out_abort(struct m3_out *o);
 /* Flushes and closes stdout, reporting a write error (a full disk) as M3_EIO. */
 int m3_stdout_close(struct m3_err *e);
 /* After --help or --version: stdout closed; 0, or 1 with one line on stderr when it could
- * not be written (a full disk, a closed pipe's EPIPE), so that "--help >/dev/full" fails. */
+ * not be written (a full disk; EPIPE where SIGPIPE is blocked, else SIGPIPE ends the tool as
+ * usual), so that "--help >/dev/full" fails. */
 int m3_stdout_done(void);
 
 /* Progress lines on stderr, shown when stderr is a terminal or when forced (--progress).
