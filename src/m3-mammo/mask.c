@@ -42,6 +42,27 @@ otsu(const float *v, const unsigned char *sel, size_t n, float lo, float hi)
 	return t;
 }
 
+/* Marks in seen the 4-connected component of m (values != 0) holding seed; its size. */
+static size_t
+grow(const unsigned char *m, unsigned char *seen, size_t w, size_t h, size_t *queue, size_t seed)
+{
+	size_t n = w * h, qh = 0, qt = 0;
+
+	queue[qt++] = seed;
+	seen[seed] = 1;
+	while (qh < qt) {
+		size_t i = queue[qh++], x = i % w, y = i / w;
+		size_t nb[4] = {x > 0 ? i - 1 : n, x + 1 < w ? i + 1 : n, y > 0 ? i - w : n,
+				y + 1 < h ? i + w : n};
+		for (int k = 0; k < 4; k++)
+			if (nb[k] < n && m[nb[k]] && !seen[nb[k]]) {
+				seen[nb[k]] = 1;
+				queue[qt++] = nb[k];
+			}
+	}
+	return qt;
+}
+
 /* Keeps the largest 4-connected component of m (values != 0), sets it to 1. */
 static int
 largest_component(unsigned char *m, size_t w, size_t h, size_t *queue)
@@ -54,40 +75,15 @@ largest_component(unsigned char *m, size_t w, size_t h, size_t *queue)
 	for (size_t s = 0; s < n; s++) {
 		if (!m[s] || seen[s])
 			continue;
-		size_t qh = 0, qt = 0;
-		queue[qt++] = s;
-		seen[s] = 1;
-		while (qh < qt) {
-			size_t i = queue[qh++], x = i % w, y = i / w;
-			size_t nb[4] = {x > 0 ? i - 1 : n, x + 1 < w ? i + 1 : n, y > 0 ? i - w : n,
-					y + 1 < h ? i + w : n};
-			for (int k = 0; k < 4; k++)
-				if (nb[k] < n && m[nb[k]] && !seen[nb[k]]) {
-					seen[nb[k]] = 1;
-					queue[qt++] = nb[k];
-				}
-		}
-		if (qt > best) {
-			best = qt;
+		size_t size = grow(m, seen, w, h, queue, s);
+		if (size > best) {
+			best = size;
 			bestseed = s;
 		}
 	}
 	memset(seen, 0, n);
-	if (bestseed < n) {
-		size_t qh = 0, qt = 0;
-		queue[qt++] = bestseed;
-		seen[bestseed] = 1;
-		while (qh < qt) {
-			size_t i = queue[qh++], x = i % w, y = i / w;
-			size_t nb[4] = {x > 0 ? i - 1 : n, x + 1 < w ? i + 1 : n, y > 0 ? i - w : n,
-					y + 1 < h ? i + w : n};
-			for (int k = 0; k < 4; k++)
-				if (nb[k] < n && m[nb[k]] && !seen[nb[k]]) {
-					seen[nb[k]] = 1;
-					queue[qt++] = nb[k];
-				}
-		}
-	}
+	if (bestseed < n)
+		grow(m, seen, w, h, queue, bestseed);
 	for (size_t i = 0; i < n; i++)
 		m[i] = seen[i];
 	free(seen);
