@@ -119,6 +119,19 @@ m3_close_in(FILE *fp)
 		fclose(fp);
 }
 
+void
+m3_catch_stop(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static void
 on_signal(int sig)
 {
@@ -140,13 +153,7 @@ tmp_register(char *name)
 
 	pthread_mutex_lock(&tmp_mu);
 	if (!installed) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
+		m3_catch_stop(on_signal);
 		installed = 1;
 	}
 	for (int i = 0; i < MAXTMP; i++)

@@ -27,19 +27,6 @@ on_stop(int sig)
 			kill((pid_t)pids[i], SIGTERM);
 }
 
-static void
-catch_stop(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 struct slot {
 	size_t study, k; /* index in the manifest, in todo */
 	int fd; /* read end of the pipe the runner writes its error line to */
@@ -115,7 +102,7 @@ local_run(const struct batch *b, const struct manifest *m, const size_t *todo, s
 	for (size_t i = 0; i < ntodo; i++)
 		rcs[i] = -1;
 	m3_progress_init(&pg, o->progress, o->quiet);
-	catch_stop();
+	m3_catch_stop(on_stop);
 	while ((next < ntodo && !stopping) || running > 0) {
 		while (next < ntodo && running < jobs && !stopping) {
 			int i = 0, fd;

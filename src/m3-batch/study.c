@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "m3/cli.h"
 #include "m3/json.h"
 
 #define ERRLINE_MAX 1000
@@ -50,19 +51,6 @@ on_cancel(int sig)
 	cancelled = sig;
 	if (child_pgid > 0)
 		kill(-(pid_t)child_pgid, SIGKILL);
-}
-
-static void
-catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_cancel; /* no SA_RESTART: a blocked read() returns EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* strlcpy: copies what fits, always terminated. */
@@ -708,7 +696,7 @@ study_run(const struct batch *b, const struct study *s, char *errline, size_t er
 
 	m3_err_init(&e);
 	errline[0] = '\0';
-	catch_signals();
+	m3_catch_stop(on_cancel);
 	if ((lock = lock_study(b->results, s->id, &e)) < 0) {
 		if (lock == -2)
 			snprintf(errline, errsz, "m3-batch: %s", e.msg);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "m3/cli.h"
 #include "m3/tar.h"
 #include "phantom.h"
 
@@ -26,19 +27,6 @@ on_signal(int sig)
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static void
-catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 static int
@@ -102,7 +90,7 @@ open_dir(struct ph_sink *s, const char *dest, struct m3_err *e)
 		return m3_err_set(e, errcode(err), "%s: %s", dest, strerror(err));
 	}
 	active = s;
-	catch_signals();
+	m3_catch_stop(on_signal);
 	return M3_OK;
 }
 

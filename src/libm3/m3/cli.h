@@ -12,6 +12,9 @@ extern "C" {
 
 /* First call in main: program name, fds 0-2 open, SIGPIPE back to its default. */
 void m3_cli_init(const char *argv0);
+/* handler for SIGINT, SIGTERM and SIGHUP (the signals that stop a tool from outside): no other
+ * signal masked while it runs, no SA_RESTART, so a blocked read() returns EINTR. */
+void m3_catch_stop(void (*handler)(int));
 const char *m3_progname(void);
 /* --version: "prog (m3) VERSION" on stdout. */
 void m3_print_version(void);
