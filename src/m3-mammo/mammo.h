@@ -31,13 +31,17 @@ struct mm_params {
 void mm_params_default(struct mm_params *p);
 
 /* The classifier: standardised logistic regression or gradient-boosted trees. */
-enum mm_model_kind { MM_LOGISTIC, MM_TREES };
+enum mm_model_kind { MM_LOGISTIC, MM_TREES, MM_MLP };
+
+#define MM_HIDDEN_MAX 64 /* hidden units of an MLP model */
 
 struct mm_model {
 	enum mm_model_kind kind;
 	char name[64];
 	float mean[MM_NFEAT], scale[MM_NFEAT], w[MM_NFEAT], bias;
 	float init, rate;
+	int nhidden; /* MLP: hidden units; w1 by unit, then feature */
+	float w1[MM_HIDDEN_MAX * MM_NFEAT], b1[MM_HIDDEN_MAX], w2[MM_HIDDEN_MAX];
 	int ntrees, nnodes;
 	struct mm_node *nodes; /* heap, or the embedded model's static array */
 	int *roots;

@@ -263,6 +263,28 @@ mm_score_logistic(const float *f, const float *mean, const float *scale, const f
 }
 
 /*
+ * A standardised multi-layer perceptron of one hidden layer of nh rectified units:
+ * sigmoid(bias + sum_j w2_j max(0, b1_j + sum_i w1_ji (f_i - mean_i) / scale_i)).
+ */
+static inline M3_HD float
+mm_score_mlp(const float *f, const float *mean, const float *scale, const float *w1,
+	     const float *b1, const float *w2, float bias, int nh)
+{
+	float x[MM_NFEAT], z = bias;
+	for (int i = 0; i < MM_NFEAT; i++)
+		x[i] = (f[i] - mean[i]) / scale[i];
+	for (int j = 0; j < nh; j++) {
+		const float *wj = w1 + j * MM_NFEAT;
+		float a = b1[j];
+		for (int i = 0; i < MM_NFEAT; i++)
+			a += wj[i] * x[i];
+		if (a > 0.0f)
+			z += w2[j] * a;
+	}
+	return mm_sigmoid(z);
+}
+
+/*
  * The context stage: the first score s and the number n of other candidates within the
  * context radius whose first score reaches the context floor (calcifications come in
  * clusters, noise and texture do not): sigmoid(a logit(s) + b log(1 + n) + c).

@@ -28,6 +28,13 @@ mm_model_default(struct mm_model *m)
 	m->bias = MM_DEFAULT_BIAS;
 	m->init = MM_DEFAULT_INIT;
 	m->rate = MM_DEFAULT_RATE;
+	m->nhidden = MM_DEFAULT_HIDDEN;
+	for (int j = 0; j < m->nhidden; j++) {
+		for (int i = 0; i < MM_NFEAT; i++)
+			m->w1[j * MM_NFEAT + i] = mm_default_w1[j * MM_NFEAT + i];
+		m->b1[j] = mm_default_b1[j];
+		m->w2[j] = mm_default_w2[j];
+	}
 	m->ntrees = (int)(sizeof(mm_default_roots) / sizeof(mm_default_roots[0]));
 	m->nnodes = (int)(sizeof(mm_default_nodes) / sizeof(mm_default_nodes[0]));
 	m->nodes = (struct mm_node *)mm_default_nodes;
@@ -58,6 +65,8 @@ mm_model_score(const struct mm_model *m, const float *f)
 {
 	if (m->kind == MM_TREES)
 		return mm_score_trees(f, m->nodes, m->roots, m->ntrees, m->init, m->rate);
+	if (m->kind == MM_MLP)
+		return mm_score_mlp(f, m->mean, m->scale, m->w1, m->b1, m->w2, m->bias, m->nhidden);
 	return mm_score_logistic(f, m->mean, m->scale, m->w, m->bias, MM_NFEAT);
 }
 
@@ -185,7 +194,7 @@ static int
 read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 {
 	const char *s;
-	int have_feat = 0;
+	int have_feat = 0, have_mlp = 0;
 
 	while ((s = tok_next(t)) != NULL) {
 		int rc = M3_OK;
@@ -199,9 +208,12 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 				m->kind = MM_LOGISTIC;
 			else if (s != NULL && strcmp(s, "trees") == 0)
 				m->kind = MM_TREES;
+			else if (s != NULL && strcmp(s, "mlp") == 0)
+				m->kind = MM_MLP;
 			else
 				return m3_err_set(e, M3_EDATA,
-						  "line %u: kind: not logistic or trees", t->line);
+						  "line %u: kind: not logistic, trees or mlp",
+						  t->line);
 		} else if (strcmp(s, "features") == 0) {
 			rc = read_features(t, e);
 			have_feat = 1;
@@ -224,6 +236,17 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 			m->ctx_a = v[2];
 			m->ctx_b = v[3];
 			m->ctx_c = v[4];
+		} else if (strcmp(s, "hidden") == 0 && m->nhidden == 0) {
+			rc = tok_ints(t, &m->nhidden, 1, MM_HIDDEN_MAX, "hidden", e);
+		} else if (strcmp(s, "w1") == 0 || strcmp(s, "b1") == 0 || strcmp(s, "w2") == 0) {
+			int k = s[0] == 'b' ? 1 : s[1] == '1' ? 0 : 2;
+			if (m->nhidden == 0)
+				return m3_err_set(e, M3_EDATA, "line %u: %s before hidden", t->line,
+						  s);
+			rc = k == 0   ? tok_floats(t, m->w1, m->nhidden * MM_NFEAT, "w1", e)
+			     : k == 1 ? tok_floats(t, m->b1, m->nhidden, "b1", e)
+				      : tok_floats(t, m->w2, m->nhidden, "w2", e);
+			have_mlp |= 1 << k;
 		} else if (strcmp(s, "init") == 0) {
 			rc = tok_floats(t, &m->init, 1, "init", e);
 		} else if (strcmp(s, "rate") == 0) {
@@ -246,8 +269,10 @@ read_body(struct tok *t, struct mm_model *m, struct m3_err *e)
 	if (!have_feat)
 		return m3_err_set(e, M3_EDATA, "features: missing");
 	for (int i = 0; i < MM_NFEAT; i++)
-		if (m->kind == MM_LOGISTIC && !(m->scale[i] != 0))
+		if (m->kind != MM_TREES && !(m->scale[i] != 0))
 			return m3_err_set(e, M3_EDATA, "scale: %s is 0", mm_feature_names[i]);
+	if (m->kind == MM_MLP && have_mlp != 7)
+		return m3_err_set(e, M3_EDATA, "mlp: hidden, w1, b1 or w2 missing");
 	if (m->kind == MM_TREES) {
 		if (m->nodes == NULL || m->roots == NULL)
 			return m3_err_set(e, M3_EDATA, "trees: nodes or roots missing");

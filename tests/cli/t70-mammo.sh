@@ -165,6 +165,37 @@ check 'not a stream and an empty input: exit 3' '
 	: >e.nrrd && bad e.nrrd "m3-mammo: e.nrrd: empty input"
 '
 
+check 'an MLP model file: each score is its formula; one without w2 is refused' '
+	$SYNTH --seed 9 --size 300x260 -n 1 -o s.nrrd &&
+	$PY -c "
+import sys
+names = open(sys.argv[1]).read().split(\"features\")[1].split(\"\\n\")[0].split()[1:]
+n = len(names)
+one = [1.0 if x == \"peak_snr\" else 0.0 for x in names]
+w = lambda k, v: print(k, \" \".join(str(x) for x in v))
+print(\"m3-mammo-model 1\\nkind mlp\\nfeatures\", n, \" \".join(names))
+w(\"mean\", [0.0] * n); w(\"scale\", [2.0] * n)
+print(\"hidden 2\"); w(\"w1\", one + [-x for x in one]); w(\"b1\", [-1.0, 3.0])
+w(\"w2\", [1.5, 3.0]); print(\"bias -2\")
+" "$M/default.model" >mlp.model &&
+	m3-mammo -t 0 --features -M mlp.model s.nrrd >f.json &&
+	$PY -c "
+import json, math, sys
+img = json.load(open(sys.argv[1]))
+k = img[\"feature_names\"].index(\"peak_snr\")
+n = 0
+for c in img[\"all_candidates\"]:
+    p = c[\"features\"][k] / 2
+    z = -2 + 1.5 * max(0.0, p - 1) + 3.0 * max(0.0, 3.0 - p)
+    assert abs(c[\"score\"] - 1 / (1 + math.exp(-z))) < 2e-3, (c, z)
+    n += 1
+assert n > 5, n
+" f.json &&
+	grep -v "^w2" mlp.model >bad.model &&
+	run m3-mammo -M bad.model s.nrrd && expect_code 3 &&
+	expect_err "m3-mammo: bad.model: mlp: hidden, w1, b1 or w2 missing"
+'
+
 check 'a bad model file: exit 3, names the line' '
 	printf "m3-mammo-model 1\nkind trees\nfeatures 2 a b\n" >bad.model &&
 	volgen -t uint16 200 200 >v.nrrd &&
