@@ -7,7 +7,8 @@ STALL_SECONDS, then the connection closes), and for GET answers a reset in the m
 faults that come before it reaches the server, so the server never applies a request twice.
 The count of each fault is written to PORTFILE.stats when the proxy is stopped (SIGTERM).
 With FAULTPROXY_FLIP=1 in the environment, every ranged GET answer also has one byte changed (its
-middle one, XOR 1), a corruption that no transport check sees: only the ETag can."""
+middle one, XOR 1), a corruption that no transport check sees: only the ETag can.  With
+FAULTPROXY_FLIP=all, so has every GET answer of an object (a path with no query), ranged or not."""
 import http.client
 import os
 import http.server
@@ -21,7 +22,7 @@ import time
 
 UP, PORTFILE, SEED, RATE = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 STALL = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
-FLIP = os.environ.get("FAULTPROXY_FLIP") == "1"
+FLIP = os.environ.get("FAULTPROXY_FLIP", "")
 rng = random.Random(SEED)
 lock = threading.Lock()
 stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0, "flip": 0}
@@ -73,16 +74,18 @@ class H(http.server.BaseHTTPRequestHandler):
         up.request(self.command, self.path, body=body, headers=hdrs)
         r = up.getresponse()
         data = r.read() if self.command != "HEAD" else b""
-        if FLIP and self.command == "GET" and "Range" in self.headers and \
-                r.status in (200, 206) and data:
+        if self.command == "GET" and r.status in (200, 206) and data and \
+                ((FLIP == "1" and "Range" in self.headers) or (FLIP == "all" and "?" not in self.path)):
             with lock:
                 stats["flip"] += 1
             i = len(data) // 2
             data = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
         self.send_response(r.status)
         for k, v in r.getheaders():
-            if k.lower() not in HOP:
+            if k.lower() not in HOP and (k.lower() != "content-length" or self.command == "HEAD"):
                 self.send_header(k, v)
+        if self.command != "HEAD":  # the body is read whole: a chunked answer (a listing) too
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if fault in ("reset", "truncate") and len(data) > 1:
             self.wfile.write(data[: len(data) // 2])

@@ -23,7 +23,7 @@ if [ -n "$missing" ]; then
 	skip_reason="not installed:$missing (apt-get install radosgw ceph-mon ceph-osd ceph-common awscli curl)"
 else
 	eval "$("$IT/radosgw.sh" start "$RGW" 1024)" || skip_reason="radosgw did not start"
-	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; [ -n "${flippid:-}" ] && kill $flippid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; [ -n "${flippid:-}" ] && kill $flippid 2>/dev/null; [ -n "${allpid:-}" ] && kill $allpid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 fi
 if [ -z "$skip_reason" ]; then
 	export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
@@ -119,13 +119,32 @@ check 'kill -9 in the middle of a multipart upload: no object is visible' '
 	run aws s3api list-multipart-uploads --bucket m3it --prefix kill/ && grep -q UploadId out
 '
 
-# --verify-etag: a proxy that changes one byte of every ranged GET answer (and nothing else).
+# --verify-etag: a proxy that changes one byte of every ranged GET answer (and nothing else);
+# another that changes one byte of every object's answer (the ETags of whole objects)
 if [ -z "$skip_reason" ]; then
 	FAULTPROXY_FLIP=1 python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/flip.port" 1 0 &
 	flippid=$!
+	FAULTPROXY_FLIP=all python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/all.port" 1 0 &
+	allpid=$!
 	i=0; while [ ! -s "$SCRATCH/flip.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ ! -s "$SCRATCH/all.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	FLIP=http://127.0.0.1:$(cat "$SCRATCH/flip.port")
+	FLIPALL=http://127.0.0.1:$(cat "$SCRATCH/all.port")
 fi
+
+check 'a prefix of 40 objects to -o DIR: every ETag checked (in batches); a changed byte: exit 4, no file' '
+	mkdir src && for i in $(seq 1 40); do head -c $((i * 997)) /dev/urandom >src/g$i.bin; done &&
+	run $PUSH src/* s3://m3it/batch/ && expect_code 0 &&
+	for j in 1 3 16; do
+		run m3-fetch -j $j -o dir$j s3://m3it/batch/ && expect_code 0 && expect_empty err &&
+		diff -r src dir$j || return 1
+	done &&
+	AWS_ENDPOINT_URL=$FLIPALL run m3-fetch -j 6 -o bad s3://m3it/batch/ && expect_code 4 &&
+	grep -q "batch/g[0-9]*.bin: MD5 [0-9a-f]* does not match the ETag" err &&
+	test -z "$(find bad -type f)" &&
+	AWS_ENDPOINT_URL=$FLIPALL run m3-fetch -j 6 s3://m3it/batch/ && expect_code 4 &&
+	grep -q "does not match the ETag" err
+'
 
 check '--verify-etag: a 20 MB multipart object checked (exit 0); a changed byte: exit 3, no -o file' '
 	head -c 20000000 /dev/urandom >v.bin && run $PUSH v.bin s3://m3it/verify/v.bin &&
@@ -143,8 +162,8 @@ check '--verify-etag: a 20 MB multipart object checked (exit 0); a changed byte:
 '
 
 if [ -n "${flippid:-}" ]; then
-	kill $flippid && wait $flippid 2>/dev/null
-	flippid=
+	kill $flippid $allpid && wait $flippid $allpid 2>/dev/null
+	flippid= allpid=
 fi
 
 # Faults: 100 transfers through the proxy, 25% of requests failing.
