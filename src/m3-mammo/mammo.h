@@ -30,7 +30,8 @@ struct mm_params {
 
 void mm_params_default(struct mm_params *p);
 
-/* The classifier: standardised logistic regression or gradient-boosted trees. */
+/* The classifier: standardised logistic regression, gradient-boosted trees or a one-hidden-layer
+ * perceptron (the built-in one). */
 enum mm_model_kind { MM_LOGISTIC, MM_TREES, MM_MLP };
 
 #define MM_HIDDEN_MAX 64 /* hidden units of an MLP model */
