@@ -284,6 +284,30 @@ obj_end(struct engine *g, const struct obj *ob, size_t first, struct m3_err *e)
 }
 
 /*
+ * n bytes to f with write(2), straight from the caller's buffer: through stdio's 4 KiB buffer
+ * each piece that arrives would be two writes.  What stdio still holds (a tar header) goes
+ * first.  errno tells what failed.
+ */
+static int
+write_all(FILE *f, const char *p, size_t n)
+{
+	int fd = fileno(f);
+
+	if (fflush(f) != 0)
+		return -1;
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
  * A whole object under -o, checked (md5: its MD5, NULL when its ETag is not one) and written
  * by a worker, in parallel with the others (on a slow file system the writes, not the
  * network, would bound many small objects).  Temporary files are created in parallel
@@ -329,7 +353,7 @@ write_whole(struct engine *g, const struct obj *ob, size_t first, const char *da
 	if (rc != M3_OK)
 		return rc;
 	errno = 0;
-	if (ob->size > 0 && fwrite(data, 1, (size_t)ob->size, out.fp) != ob->size) {
+	if (write_all(out.fp, data, (size_t)ob->size) != 0) {
 		rc = m3_err_set(e, M3_EIO, "%s: %s", g->o->out,
 				errno ? strerror(errno) : "write error");
 		m3_out_abort(&out);
@@ -339,30 +363,6 @@ write_whole(struct engine *g, const struct obj *ob, size_t first, const char *da
 	rc = m3_out_commit(&out, e);
 	pthread_mutex_unlock(&g->file_mu);
 	return rc;
-}
-
-/*
- * n bytes to f with write(2), straight from the caller's buffer: through stdio's 4 KiB buffer
- * each piece that arrives would be two writes.  What stdio still holds (a tar header) goes
- * first.  errno tells what failed.
- */
-static int
-write_all(FILE *f, const char *p, size_t n)
-{
-	int fd = fileno(f);
-
-	if (fflush(f) != 0)
-		return -1;
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
 }
 
 /*
@@ -499,20 +499,20 @@ batch_write(struct engine *g, const size_t *idx, size_t n)
 	}
 	m3_md5_many(jobs, k);
 	k = 0;
-	for (size_t j = 0; j < n; j++) {
+	pthread_mutex_lock(&g->mu);
+	failed = g->failed;
+	pthread_mutex_unlock(&g->mu);
+	/* after an error (this batch's or another's, which is reported) nothing more is written */
+	for (size_t j = 0; j < n && !failed; j++) {
 		struct slot *sl = &g->slots[idx[j] % g->window];
 		const char *buf = sl->buf != NULL ? sl->buf : "";
 		int rc;
-		pthread_mutex_lock(&g->mu);
-		failed = g->failed;
-		pthread_mutex_unlock(&g->mu);
-		if (failed)
-			return; /* the first error is reported; nothing more is written */
 		m3_err_init(&e);
 		rc = write_whole(g, &g->s->objs[g->pieces[idx[j]].obj], idx[j], buf,
 				 check[j] ? jobs[k++].md5 : NULL, &e);
 		pthread_mutex_lock(&g->mu);
 		settle(g, idx[j], sl, 1, rc, &e);
+		failed = g->failed;
 		pthread_mutex_unlock(&g->mu);
 	}
 }
@@ -674,6 +674,7 @@ piece_wait(struct engine *g, size_t i)
 	}
 	sl->have = sl->out = 0;
 	sl->begun = sl->ready = sl->written = 0;
+	g->inflight++; /* until piece_done */
 	pthread_mutex_unlock(&g->mu);
 	return 1;
 }
@@ -686,9 +687,6 @@ piece_start(struct engine *g, size_t i, struct fill *f, struct m3_err *e)
 	const struct obj *ob = &g->s->objs[pc->obj];
 
 	*f = (struct fill){.g = g, .i = i, .sl = &g->slots[i % g->window], .may_stream = 1};
-	pthread_mutex_lock(&g->mu);
-	g->inflight++; /* until piece_done */
-	pthread_mutex_unlock(&g->mu);
 	/* a whole object under -o is checked and written by a worker, with others (batch) */
 	f->whole_file = g->s->prefix && g->o->out != NULL && g->o->sha256 == NULL && pc->off == 0 &&
 			pc->len == ob->size;
@@ -874,6 +872,9 @@ first_known(void *arg, size_t len, int ranged, struct m3_err *e)
 		free(g->pmd5);
 		g->pmd5 = NULL;
 	}
+	pthread_mutex_lock(&g->mu);
+	g->inflight++; /* the first piece, on the caller's thread, until piece_done */
+	pthread_mutex_unlock(&g->mu);
 	if ((rc = piece_start(g, 0, g->f0, e)) != M3_OK)
 		return rc;
 	if (g->npieces > 1) {
