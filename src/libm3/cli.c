@@ -19,6 +19,7 @@ static const char *progname = "m3";
 static int quiet;
 /* Temporary output names, for the signal handler to remove: the CLI layer's only state. */
 static char *volatile tmpnames[MAXTMP];
+static int stdout_closed; /* fd 1 was closed at start: it is /dev/full, writes fail */
 
 void
 m3_cli_init(const char *argv0)
@@ -28,11 +29,17 @@ m3_cli_init(const char *argv0)
 
 	if (argv0 != NULL && *argv0 != '\0')
 		progname = (s = strrchr(argv0, '/')) != NULL ? s + 1 : argv0;
-	/* a closed 0, 1 or 2 would be taken by the next open() and written to by mistake */
+	/* a closed 0, 1 or 2 would be taken by the next open() and written to by mistake; a
+	 * closed stdout becomes /dev/full, so that output sent there fails instead of
+	 * vanishing (m3_out_open and m3_stdout_close then say that stdout is closed) */
 	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
-			if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+			int got = -1;
+			if (fd == 1 && (got = open("/dev/full", O_WRONLY)) == 1)
+				stdout_closed = 1;
+			if (got != fd && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
 				abort();
+		}
 	/* a parent that ignores SIGPIPE hands that on through exec; a closed pipe must end us */
 	signal(SIGPIPE, SIG_DFL);
 }
@@ -184,6 +191,8 @@ m3_out_open(struct m3_out *o, const char *path, int binary, struct m3_err *e)
 
 	memset(o, 0, sizeof(*o));
 	if (path == NULL || strcmp(path, "-") == 0) {
+		if (stdout_closed)
+			return m3_err_set(e, M3_EIO, "stdout: closed");
 		if (binary && isatty(STDOUT_FILENO))
 			return m3_err_set(
 				e, M3_EUSAGE,
@@ -308,7 +317,9 @@ m3_stdout_close(struct m3_err *e)
 		bad = 1;
 	if (bad)
 		return m3_err_set(e, M3_EIO, "stdout: %s",
-				  errno != 0 ? strerror(errno) : "write error");
+				  stdout_closed ? "closed"
+				  : errno != 0  ? strerror(errno)
+						: "write error");
 	return M3_OK;
 }
 
