@@ -240,16 +240,15 @@ mpu_free(struct mpu *m, unsigned j)
 	pthread_cond_destroy(&m->cv);
 }
 
-/* The S3 ETag of a multipart object: MD5 of the parts' MD5s, "-", the part count.  Checked
- * when the server gives one (radosgw 16 gives none in its answer, so it is filled in). */
+/* The S3 ETag of a multipart object: MD5 of the parts' MD5s, "-", the part count. */
 static int
-check_etag(const struct mpu *m, char *etag, size_t sz, struct m3_err *e)
+parts_etag(const struct mpu *m, char *want, size_t sz)
 {
 	unsigned char *md5s = malloc(m->nparts * M3_MD5_LEN + 1), d[M3_MD5_LEN];
-	char want[80], hex[2 * M3_MD5_LEN + 1];
+	char hex[2 * M3_MD5_LEN + 1];
 
 	if (md5s == NULL)
-		return m3_err_set(e, M3_ENOMEM, "out of memory");
+		return -1;
 	for (size_t i = 0; i < m->nparts; i++)
 		for (size_t k = 0; k < M3_MD5_LEN; k++) {
 			unsigned v = 0;
@@ -259,13 +258,64 @@ check_etag(const struct mpu *m, char *etag, size_t sz, struct m3_err *e)
 	m3_md5(md5s, m->nparts * M3_MD5_LEN, d);
 	free(md5s);
 	m3_hex(d, sizeof(d), hex);
-	snprintf(want, sizeof(want), "%s-%zu", hex, m->nparts);
+	snprintf(want, sz, "%s-%zu", hex, m->nparts);
+	return 0;
+}
+
+/* The ETag of the object made, checked when the server gives one (radosgw 16 gives none in
+ * its answer, so it is filled in). */
+static int
+check_etag(const struct mpu *m, char *etag, size_t sz, struct m3_err *e)
+{
+	char want[80];
+
+	if (parts_etag(m, want, sizeof(want)) != 0)
+		return m3_err_set(e, M3_ENOMEM, "out of memory");
 	if (etag[0] == '\0' || strcmp(m->o->sse, "aws:kms") == 0)
 		snprintf(etag, sz, "%s", want);
 	else if (strcmp(etag, want) != 0)
 		return m3_err_set(e, M3_EREMOTE, "ETag %s is not the %s of the parts sent", etag,
 				  want);
 	return M3_OK;
+}
+
+/*
+ * CompleteMultipartUpload is the one request that cannot simply be sent again: when the server
+ * applied it but its answer was lost, the retry is told NoSuchUpload.  Then the object is
+ * asked for: if it is there with the ETag of exactly the parts sent, the upload is done.
+ */
+static int
+complete(struct mpu *m, const char *id, struct result *res, struct m3_err *e)
+{
+	struct m3_s3_req q = {.method = "HEAD", .bucket = m->bucket, .key = m->key};
+	struct m3_http_resp resp;
+	struct m3_err he;
+	char want[80];
+	int rc, same = 0;
+
+	rc = m3_s3_mpu_complete(m->s, m->conns[0], m->bucket, m->key, id, m->etags, m->nparts,
+				res->etag, sizeof(res->etag), e);
+	if (rc == M3_OK || strstr(e->msg, "NoSuchUpload") == NULL)
+		return rc;
+	rc = e->code = M3_EREMOTE; /* the upload vanished on the server, no local fault */
+	if (strcmp(m->o->sse, "aws:kms") == 0 || parts_etag(m, want, sizeof(want)) != 0)
+		return rc;
+	m3_err_init(&he);
+	m3_http_resp_init(&resp);
+	if (m3_s3_do(m->s, m->conns[0], &q, &resp, &he) == M3_OK) {
+		char *t = resp.etag + (resp.etag[0] == '"');
+		t[strcspn(t, "\"")] = '\0';
+		same = strcmp(t, want) == 0;
+	}
+	if (same) {
+		m3_warn("s3://%s/%s: the answer to CompleteMultipartUpload was lost; the object is "
+			"there with the ETag of the parts sent",
+			m->bucket, m->key);
+		snprintf(res->etag, sizeof(res->etag), "%s", want);
+		rc = M3_OK;
+	}
+	m3_http_resp_release(&resp);
+	return rc;
 }
 
 /* The parts after the first (already read into m->first) come from m->fp. */
@@ -302,8 +352,7 @@ multipart(struct mpu *m, unsigned j, struct result *res, struct m3_err *e)
 		} else if (m->rerr) {
 			rc = m3_err_set(e, M3_EIO, "read error");
 		} else {
-			rc = m3_s3_mpu_complete(m->s, m->conns[0], m->bucket, m->key, id, m->etags,
-						m->nparts, res->etag, sizeof(res->etag), e);
+			rc = complete(m, id, res, e);
 			if (rc == M3_OK)
 				rc = check_etag(m, res->etag, sizeof(res->etag), e);
 		}

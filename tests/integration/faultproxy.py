@@ -8,7 +8,10 @@ faults that come before it reaches the server, so the server never applies a req
 The count of each fault is written to PORTFILE.stats when the proxy is stopped (SIGTERM).
 With FAULTPROXY_FLIP=1 in the environment, every ranged GET answer also has one byte changed (its
 middle one, XOR 1), a corruption that no transport check sees: only the ETag can.  With
-FAULTPROXY_FLIP=all, so has every GET answer of an object (a path with no query), ranged or not."""
+FAULTPROXY_FLIP=all, so has every GET answer of an object (a path with no query), ranged or not.
+With FAULTPROXY_LOSE=complete, the first answer to each CompleteMultipartUpload (a POST with an
+uploadId) is lost after the server has applied it (the connection closes with no answer), and a
+second one is answered 404 NoSuchUpload, as S3 may answer it (radosgw answers it 200 again)."""
 import http.client
 import os
 import http.server
@@ -23,9 +26,12 @@ import time
 UP, PORTFILE, SEED, RATE = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 STALL = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
 FLIP = os.environ.get("FAULTPROXY_FLIP", "")
+LOSE = os.environ.get("FAULTPROXY_LOSE", "")
+lost = set()
 rng = random.Random(SEED)
 lock = threading.Lock()
-stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0, "flip": 0}
+stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0, "flip": 0,
+         "lost": 0}
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -60,6 +66,11 @@ class H(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length", "0") or 0)
         body = self.rfile.read(n) if n else None
+        if LOSE == "complete" and self.command == "POST" and "uploadId=" in self.path:
+            with lock:
+                again = self.path in lost
+            if again:
+                return self.error(404, "NoSuchUpload")
         fault = pick(body is not None, self.command)
         if fault == "slowdown":
             return self.error(503, "SlowDown")
@@ -74,6 +85,15 @@ class H(http.server.BaseHTTPRequestHandler):
         up.request(self.command, self.path, body=body, headers=hdrs)
         r = up.getresponse()
         data = r.read() if self.command != "HEAD" else b""
+        if LOSE == "complete" and self.command == "POST" and "uploadId=" in self.path:
+            with lock:
+                first = self.path not in lost
+                lost.add(self.path)
+                stats["lost"] += first
+            if first:
+                up.close()
+                self.close_connection = True
+                return
         if self.command == "GET" and r.status in (200, 206) and data and \
                 ((FLIP == "1" and "Range" in self.headers) or (FLIP == "all" and "?" not in self.path)):
             with lock:

@@ -126,10 +126,14 @@ if [ -z "$skip_reason" ]; then
 	flippid=$!
 	FAULTPROXY_FLIP=all python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/all.port" 1 0 &
 	allpid=$!
+	FAULTPROXY_LOSE=complete python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/lose.port" 1 0 &
+	losepid=$!
 	i=0; while [ ! -s "$SCRATCH/flip.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	while [ ! -s "$SCRATCH/all.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ ! -s "$SCRATCH/lose.port" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 	FLIP=http://127.0.0.1:$(cat "$SCRATCH/flip.port")
 	FLIPALL=http://127.0.0.1:$(cat "$SCRATCH/all.port")
+	LOSE=http://127.0.0.1:$(cat "$SCRATCH/lose.port")
 fi
 
 check 'a prefix of 40 objects to -o DIR: every ETag checked (in batches); a changed byte: exit 4, no file' '
@@ -161,9 +165,17 @@ check '--verify-etag: a 20 MB multipart object checked (exit 0); a changed byte:
 	AWS_ENDPOINT_URL=$FLIP run m3-fetch --verify-etag s3://m3it/verify/v.bin && expect_code 3
 '
 
+check 'the answer to CompleteMultipartUpload lost after the server applied it: exit 0, one warning' '
+	head -c 12000000 /dev/urandom >l.bin &&
+	AWS_ENDPOINT_URL=$LOSE run $PUSH --part-size 5 l.bin s3://m3it/lose/l.bin && expect_code 0 &&
+	expect_err "m3-push: s3://m3it/lose/l.bin: the answer to CompleteMultipartUpload was lost; *" &&
+	m3-fetch s3://m3it/lose/l.bin | cmp - l.bin &&
+	run aws s3api list-multipart-uploads --bucket m3it --prefix lose/ && ! grep -q UploadId out
+'
+
 if [ -n "${flippid:-}" ]; then
-	kill $flippid $allpid && wait $flippid $allpid 2>/dev/null
-	flippid= allpid=
+	kill $flippid $allpid $losepid && wait $flippid $allpid $losepid 2>/dev/null
+	flippid= allpid= losepid=
 fi
 
 # Faults: 100 transfers through the proxy, 25% of requests failing.
