@@ -1,9 +1,10 @@
 /* md5test: m3_md5_many (MD5 in vector lanes) against libcrypto, for tests/integration/run.sh.
  *   md5test          messages of every length around the block and padding boundaries, and
  *                    batches of mixed lengths, each digest compared with libcrypto's, through
- *                    m3_md5_many and through each path this CPU has (AVX-512, AVX2, SSE2);
- *                    each path no slower than libcrypto in an optimised build (TAP)
- *   md5test speed    GB/s of both over 1000 messages of 200 KB
+ *                    m3_md5_many and through each path this CPU has (AVX-512, AVX2, SSE2)
+ *                    (TAP; each path's speed beside libcrypto's as a comment, not a test:
+ *                    speed is for benchmarks, bench/s3.sh)
+ *   md5test speed    GB/s of m3_md5_many, each path and libcrypto over 1000 messages of 200 KB
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +15,6 @@
 /* the paths themselves are static: the test has its own copy of them (and of m3_md5_many,
  * so the library's is not linked in), to check every path, not only the one this CPU picks */
 #include "md5x.c"
-
-/* a speed worth checking: optimised, not slowed by a sanitizer */
-#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#if defined(__has_feature)
-#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) &&                       \
-	!__has_feature(memory_sanitizer)
-#define TIMED 1
-#endif
-#else
-#define TIMED 1
-#endif
-#endif
 
 struct path {
 	const char *name;
@@ -71,7 +60,7 @@ now(void)
 }
 
 static int
-speed(unsigned char *buf)
+speed(unsigned char *buf, const struct path *paths, size_t npath)
 {
 	enum { N = 1000, SZ = 204800 };
 	static struct m3_md5_job jobs[N];
@@ -85,8 +74,15 @@ speed(unsigned char *buf)
 	for (size_t i = 0; i < N; i++)
 		m3_md5(jobs[i].p, jobs[i].n, jobs[i].md5);
 	t2 = now();
-	printf("m3_md5_many %.2f GB/s, libcrypto %.2f GB/s\n", N * SZ / (t1 - t0) / 1e9,
+	printf("m3_md5_many %.2f GB/s, libcrypto %.2f GB/s", N * SZ / (t1 - t0) / 1e9,
 	       N * SZ / (t2 - t1) / 1e9);
+	for (size_t p = 0; p < npath; p++)
+		if (paths[p].have) {
+			t0 = now();
+			paths[p].run(jobs, N);
+			printf("; %s lanes %.2f GB/s", paths[p].name, N * SZ / (now() - t0) / 1e9);
+		}
+	printf("\n");
 	return 0;
 }
 
@@ -158,10 +154,10 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < MAX; i++)
 		buf[i] = (unsigned char)next();
 	if (argc > 1 && strcmp(argv[1], "speed") == 0)
-		return speed(buf);
+		return speed(buf, paths, npath);
 	for (size_t p = 0; p < npath; p++)
 		nhave += paths[p].have != 0;
-	printf("1..%zu\n", 3 + 2 * nhave);
+	printf("1..%zu\n", 3 + nhave);
 	check_all(m3_md5_many, buf, MAX, c);
 	printf("%s %zu - lengths 0 to 300 (301 messages)\n", c[0] ? "not ok" : "ok", t++);
 	printf("%s %zu - 500 messages of mixed lengths\n", c[1] ? "not ok" : "ok", t++);
@@ -176,15 +172,8 @@ main(int argc, char *argv[])
 			jobs[i] = (struct m3_md5_job){.p = buf + (i % 8) * 204800, .n = 204800};
 		tl = best(one_by_one, jobs, NSPEED);
 		tp = best(paths[p].run, jobs, NSPEED);
-#ifdef TIMED
-		printf("%s %zu - %s lanes no slower than libcrypto: %.2f against %.2f GB/s\n",
-		       tp <= tl ? "ok" : "not ok", t++, paths[p].name, NSPEED * 204800 / tp / 1e9,
-		       NSPEED * 204800 / tl / 1e9);
-#else
-		printf("ok %zu - %s lanes no slower than libcrypto # SKIP unoptimised or sanitised "
-		       "build (%.2f against %.2f GB/s)\n",
-		       t++, paths[p].name, NSPEED * 204800 / tp / 1e9, NSPEED * 204800 / tl / 1e9);
-#endif
+		printf("# %s lanes %.2f GB/s, libcrypto %.2f GB/s\n", paths[p].name,
+		       NSPEED * 204800 / tp / 1e9, NSPEED * 204800 / tl / 1e9);
 	}
 	free(buf);
 	return 0;
