@@ -1,5 +1,6 @@
 /* m3-mammo classifier: the embedded default model, the text model format, scoring. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,9 @@ tok_floats(struct tok *t, float *v, int n, const char *what, struct m3_err *e)
 		double d;
 		if (tok_num(t, &d, what, e) != M3_OK)
 			return e->code;
+		if (fabs(d) > FLT_MAX)
+			return m3_err_set(e, M3_EDATA, "line %u: %s: %g is out of range", t->line,
+					  what, d);
 		v[i] = (float)d;
 	}
 	return M3_OK;

@@ -165,7 +165,7 @@ check 'not a stream and an empty input: exit 3' '
 	: >e.nrrd && bad e.nrrd "m3-mammo: e.nrrd: empty input"
 '
 
-check 'an MLP model file: each score is its formula; one without w2 is refused' '
+check 'an MLP model file: each score is its formula; one without w2, or a number beyond float, is refused' '
 	$SYNTH --seed 9 --size 300x260 -n 1 -o s.nrrd &&
 	$PY -c "
 import sys
@@ -193,7 +193,10 @@ assert n > 5, n
 " f.json &&
 	grep -v "^w2" mlp.model >bad.model &&
 	run m3-mammo -M bad.model s.nrrd && expect_code 3 &&
-	expect_err "m3-mammo: bad.model: mlp: hidden, w1, b1 or w2 missing"
+	expect_err "m3-mammo: bad.model: mlp: hidden, w1, b1 or w2 missing" &&
+	sed "s/^bias -2/bias -1e39/" mlp.model >big.model &&
+	run m3-mammo -M big.model s.nrrd && expect_code 3 && expect_empty out &&
+	expect_err "m3-mammo: big.model: line *: bias: -1e+39 is out of range"
 '
 
 check 'a bad model file: exit 3, names the line' '
