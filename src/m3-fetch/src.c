@@ -9,6 +9,7 @@
 
 #include "fetch.h"
 #include "m3/json.h"
+#include "m3/sha256.h"
 
 static int
 days_from_civil(int y, unsigned m, unsigned d)
@@ -316,7 +317,9 @@ struct rng {
 	m3_http_sink sink;
 	void *sinkarg;
 	char range[64], rangehdr[80], ifmatch[100];
-	struct m3_kv h[2];
+	struct m3_kv h[3];
+	int summing; /* a whole object whose answer carries x-amz-checksum-sha256: hashed */
+	struct m3_hash sha;
 	struct m3_s3_req q;
 	const struct m3_http_resp *resp; /* the answer whose headers come with the bytes */
 	/* src_first: the source, and the callback once the object is known */
@@ -347,6 +350,35 @@ rng_before(void *arg)
 	/* the object must not change between pieces (nor between attempts) */
 	if (r->ob != NULL && r->ob->etag[0] != '\0')
 		r->h[r->q.nheaders++] = (struct m3_kv){"if-match", r->ifmatch};
+	/* S3 then gives the checksum an object was uploaded with (whole objects only) */
+	if (r->whole)
+		r->h[r->q.nheaders++] = (struct m3_kv){"x-amz-checksum-mode", "ENABLED"};
+}
+
+/* A full-object x-amz-checksum-sha256 in this answer (not a composite "...-N" of parts). */
+static int
+full_sha256(const struct m3_http_resp *p)
+{
+	return p->checksum_sha256[0] != '\0' && strchr(p->checksum_sha256, '-') == NULL;
+}
+
+/* The SHA-256 of the whole object against the checksum S3 gave with it. */
+static int
+sum_check(struct rng *r, struct m3_err *e)
+{
+	unsigned char d[M3_SHA256_LEN];
+	char b64[48];
+
+	m3_hash_final(&r->sha, d);
+	m3_hash_release(&r->sha);
+	r->summing = 0;
+	m3_base64(d, sizeof(d), b64);
+	if (strcmp(b64, r->resp->checksum_sha256) != 0)
+		return m3_err_set(e, M3_EREMOTE,
+				  "x-amz-checksum-sha256 %s does not match the SHA-256 %s of the "
+				  "bytes got",
+				  r->resp->checksum_sha256, b64);
+	return M3_OK;
 }
 
 /*
@@ -437,6 +469,14 @@ rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 	if (n > r->len - r->got && !r->was_cut)
 		return m3_err_set(e, M3_EREMOTE, "response body longer than expected");
 	take = n < r->len - r->got ? n : r->len - r->got;
+	/* decided by the first answer (a later one resumes with a Range and carries none) */
+	if (r->whole && r->got == 0 && !r->summing && full_sha256(r->resp)) {
+		if (m3_hash_init(&r->sha, M3_HASH_SHA256) != 0)
+			return m3_err_set(e, M3_ENOMEM, "out of memory");
+		r->summing = 1;
+	}
+	if (r->summing && take > 0)
+		m3_hash_update(&r->sha, p, take);
 	if (take > 0 && (rc = r->sink(r->sinkarg, p, take, e)) != M3_OK)
 		return rc;
 	r->got += take;
@@ -533,6 +573,10 @@ src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, 
 	if (rc == M3_OK && g->got != len)
 		rc = m3_err_set(e, M3_EREMOTE, "%llu bytes at %llu, wanted %zu",
 				(unsigned long long)g->got, (unsigned long long)off, len);
+	if (rc == M3_OK && g->summing)
+		rc = sum_check(g, e);
+	if (g->summing)
+		m3_hash_release(&g->sha);
 	if (rc != M3_OK && s->kind == SRC_S3)
 		m3_err_prefix(e, "s3://%s/%s", s->bucket, ob->key);
 	else if (rc != M3_OK)

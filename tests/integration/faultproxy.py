@@ -11,7 +11,12 @@ middle one, XOR 1), a corruption that no transport check sees: only the ETag can
 FAULTPROXY_FLIP=all, so has every GET answer of an object (a path with no query), ranged or not.
 With FAULTPROXY_LOSE=complete, the first answer to each CompleteMultipartUpload (a POST with an
 uploadId) is lost after the server has applied it (the connection closes with no answer), and a
-second one is answered 404 NoSuchUpload, as S3 may answer it (radosgw answers it 200 again)."""
+second one is answered 404 NoSuchUpload, as S3 may answer it (radosgw answers it 200 again).
+With FAULTPROXY_SUM=good (or bad), a whole object's GET answer (no query, no Range) to a request
+with x-amz-checksum-mode: ENABLED gets the x-amz-checksum-sha256 header S3 gives an object
+uploaded with one: its SHA-256 in base64 (or that of other bytes)."""
+import base64
+import hashlib
 import http.client
 import os
 import http.server
@@ -27,11 +32,12 @@ UP, PORTFILE, SEED, RATE = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), floa
 STALL = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
 FLIP = os.environ.get("FAULTPROXY_FLIP", "")
 LOSE = os.environ.get("FAULTPROXY_LOSE", "")
+SUM = os.environ.get("FAULTPROXY_SUM", "")
 lost = set()
 rng = random.Random(SEED)
 lock = threading.Lock()
 stats = {"requests": 0, "slowdown": 0, "500": 0, "stall": 0, "reset": 0, "truncate": 0, "flip": 0,
-         "lost": 0}
+         "lost": 0, "sum": 0}
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -101,6 +107,13 @@ class H(http.server.BaseHTTPRequestHandler):
             i = len(data) // 2
             data = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
         self.send_response(r.status)
+        if SUM and self.command == "GET" and r.status == 200 and "?" not in self.path and \
+                "Range" not in self.headers and \
+                self.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+            with lock:
+                stats["sum"] += 1
+            d = hashlib.sha256(data if SUM == "good" else data + b"!").digest()
+            self.send_header("x-amz-checksum-sha256", base64.b64encode(d).decode())
         for k, v in r.getheaders():
             if k.lower() not in HOP and (k.lower() != "content-length" or self.command == "HEAD"):
                 self.send_header(k, v)

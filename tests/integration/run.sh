@@ -24,7 +24,7 @@ if [ -n "$missing" ]; then
 	skip_reason="not installed:$missing (apt-get install radosgw ceph-mon ceph-osd ceph-common awscli curl)"
 else
 	eval "$("$IT/radosgw.sh" start "$RGW" 1024)" || skip_reason="radosgw did not start"
-	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; [ -n "${flippid:-}" ] && kill $flippid 2>/dev/null; [ -n "${allpid:-}" ] && kill $allpid 2>/dev/null; [ -n "${losepid:-}" ] && kill $losepid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+	trap '"$IT/radosgw.sh" stop "$RGW"; [ -n "${ppid:-}" ] && kill $ppid 2>/dev/null; [ -n "${flippid:-}" ] && kill $flippid 2>/dev/null; [ -n "${allpid:-}" ] && kill $allpid 2>/dev/null; [ -n "${losepid:-}" ] && kill $losepid $sumokpid $sumbadpid 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 fi
 if [ -z "$skip_reason" ]; then
 	export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
@@ -129,12 +129,20 @@ if [ -z "$skip_reason" ]; then
 	allpid=$!
 	FAULTPROXY_LOSE=complete python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/lose.port" 1 0 &
 	losepid=$!
+	FAULTPROXY_SUM=good python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/sumok.port" 1 0 &
+	sumokpid=$!
+	FAULTPROXY_SUM=bad python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/sumbad.port" 1 0 &
+	sumbadpid=$!
 	i=0; while [ ! -s "$SCRATCH/flip.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	while [ ! -s "$SCRATCH/all.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	while [ ! -s "$SCRATCH/lose.port" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+	for f in lose sumok sumbad; do
+		while [ ! -s "$SCRATCH/$f.port" ] && [ $i -lt 250 ]; do sleep 0.1; i=$((i + 1)); done
+	done
 	FLIP=http://127.0.0.1:$(cat "$SCRATCH/flip.port")
 	FLIPALL=http://127.0.0.1:$(cat "$SCRATCH/all.port")
 	LOSE=http://127.0.0.1:$(cat "$SCRATCH/lose.port")
+	SUMOK=http://127.0.0.1:$(cat "$SCRATCH/sumok.port")
+	SUMBAD=http://127.0.0.1:$(cat "$SCRATCH/sumbad.port")
 fi
 
 check 'a prefix of 40 objects to -o DIR: every ETag checked (in batches); a changed byte: exit 4, no file' '
@@ -174,9 +182,21 @@ check 'the answer to CompleteMultipartUpload lost after the server applied it: e
 	run aws s3api list-multipart-uploads --bucket m3it --prefix lose/ && ! grep -q UploadId out
 '
 
+check 'x-amz-checksum-sha256 with whole objects (asked for): checked, exit 0; a wrong one: exit 4, no file' '
+	m3-fetch -o ref s3://m3it/batch/ &&
+	AWS_ENDPOINT_URL=$SUMOK run m3-fetch -j 4 -o sumok s3://m3it/batch/ && expect_code 0 &&
+	expect_empty err && diff -r ref sumok &&
+	AWS_ENDPOINT_URL=$SUMBAD run m3-fetch -j 4 -o sumbad s3://m3it/batch/ && expect_code 4 &&
+	grep -q "batch/g[0-9]*.bin: x-amz-checksum-sha256 [A-Za-z0-9+/=]* does not match the SHA-256" err &&
+	test -z "$(find sumbad -type f 2>/dev/null)" &&
+	AWS_ENDPOINT_URL=$SUMBAD run m3-fetch -j 2 s3://m3it/batch/ && expect_code 4
+'
+
 if [ -n "${flippid:-}" ]; then
-	kill $flippid $allpid $losepid && wait $flippid $allpid $losepid 2>/dev/null
-	flippid= allpid= losepid=
+	kill $flippid $allpid $losepid $sumokpid $sumbadpid &&
+		wait $flippid $allpid $losepid $sumokpid $sumbadpid 2>/dev/null
+	flippid= allpid= losepid= sumokpid= sumbadpid=
+	for f in sumok sumbad; do sed "s/^/# $f proxy: /" "$SCRATCH/$f.port.stats" >&2; done
 fi
 
 # Faults: 100 transfers through the proxy, 25% of requests failing.
