@@ -34,6 +34,12 @@ check 'a folder with -o: the files, and no temporary file left' '
 	test "$(find got -type f | wc -l)" -eq 3
 '
 
+check 'a folder with -o into a full disk: exit 1, the line names the file, no temporary file' '
+	mkdata && mkdir got && ln -s /dev/full got/big &&
+	run m3-fetch -o got d && expect_code 1 && expect_err "m3-fetch: got/big: No space left on device" &&
+	test -z "$(find got -name ".*" -type f)"
+'
+
 check 'one file with -o FILE' '
 	mkdata && run m3-fetch -o one.bin d/big && expect_code 0 && cmp one.bin d/big
 '
