@@ -347,20 +347,17 @@ write_whole(struct engine *g, const struct obj *ob, size_t first, const char *da
 	}
 	pthread_mutex_unlock(&g->file_mu);
 	*slash = '/';
-	if (rc == M3_OK)
-		rc = m3_out_open(&out, path, 1, e);
-	if (rc != M3_OK) {
-		free(path);
-		return rc;
-	}
-	errno = 0;
-	if (write_all(out.fp, data, (size_t)ob->size) != 0) {
-		rc = m3_err_set(e, M3_EIO, "%s: %s", path, errno ? strerror(errno) : "write error");
-		m3_out_abort(&out);
-		free(path);
-		return rc;
+	if (rc == M3_OK && (rc = m3_out_open(&out, path, 1, e)) == M3_OK) {
+		errno = 0;
+		if (write_all(out.fp, data, (size_t)ob->size) != 0) {
+			rc = m3_err_set(e, M3_EIO, "%s: %s", path,
+					errno ? strerror(errno) : "write error");
+			m3_out_abort(&out);
+		}
 	}
 	free(path);
+	if (rc != M3_OK)
+		return rc;
 	pthread_mutex_lock(&g->file_mu);
 	rc = m3_out_commit(&out, e);
 	pthread_mutex_unlock(&g->file_mu);

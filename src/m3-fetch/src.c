@@ -487,6 +487,20 @@ rng_data(void *arg, const void *p, size_t n, struct m3_err *e)
 	return M3_OK;
 }
 
+/* The S3 GET of g: its headers and Range set before each attempt, its bytes through rng_data. */
+static void
+rng_s3_get(struct rng *g, const char *bucket, const char *key)
+{
+	g->q = (struct m3_s3_req){.method = "GET",
+				  .bucket = bucket,
+				  .key = key,
+				  .headers = g->h,
+				  .sink = rng_data,
+				  .sinkarg = g,
+				  .before = rng_before,
+				  .beforearg = g};
+}
+
 static int
 rng_plain_prep(void *arg, struct m3_http_req *q, struct m3_err *e)
 {
@@ -558,14 +572,7 @@ src_range(struct src *s, struct m3_conn *c, const struct obj *ob, uint64_t off, 
 	snprintf(g->ifmatch, sizeof(g->ifmatch), "\"%s\"", ob->etag);
 	m3_http_resp_init(&r);
 	if (s->kind == SRC_S3) {
-		g->q = (struct m3_s3_req){.method = "GET",
-					  .bucket = s->bucket,
-					  .key = ob->key,
-					  .headers = g->h,
-					  .sink = rng_data,
-					  .sinkarg = g,
-					  .before = rng_before,
-					  .beforearg = g};
+		rng_s3_get(g, s->bucket, ob->key);
 		rc = m3_s3_do(&s->s3, c, &g->q, &r, e);
 	} else {
 		rc = m3_http_do(c, rng_plain_prep, g, &r, e);
@@ -622,14 +629,7 @@ src_first(struct src *s, struct m3_conn *c, size_t part, const size_t *cut, src_
 			  .known = known,
 			  .knownarg = knownarg,
 			  .cut = cut};
-	g->q = (struct m3_s3_req){.method = "GET",
-				  .bucket = s->bucket,
-				  .key = s->key,
-				  .headers = g->h,
-				  .sink = rng_data,
-				  .sinkarg = g,
-				  .before = rng_before,
-				  .beforearg = g};
+	rng_s3_get(g, s->bucket, s->key);
 	m3_http_resp_init(&r);
 	rc = m3_s3_do(&s->s3, c, &g->q, &r, e);
 	if (g->stopped) { /* cut where the sink wanted: all it asked for */

@@ -133,9 +133,8 @@ if [ -z "$skip_reason" ]; then
 	sumokpid=$!
 	FAULTPROXY_SUM=bad python3 "$IT/faultproxy.py" "${RGW_ENDPOINT##*:}" "$SCRATCH/sumbad.port" 1 0 &
 	sumbadpid=$!
-	i=0; while [ ! -s "$SCRATCH/flip.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	while [ ! -s "$SCRATCH/all.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	for f in lose sumok sumbad; do
+	i=0
+	for f in flip all lose sumok sumbad; do
 		while [ ! -s "$SCRATCH/$f.port" ] && [ $i -lt 250 ]; do sleep 0.1; i=$((i + 1)); done
 	done
 	FLIP=http://127.0.0.1:$(cat "$SCRATCH/flip.port")
